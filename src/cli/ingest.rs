@@ -1,0 +1,163 @@
+//! `newsindex ingest`: index files and folders of articles.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::exit;
+use super::output::json_line;
+use crate::index::writer::{ingest, IngestOptions, IngestSummary, Progress};
+use crate::index::NewsIndex;
+use crate::ingest::FieldMap;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Files or folders to ingest. Folders are walked recursively (symlinks followed, loops
+    /// reported); hidden files and README/LICENSE files are passed over.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+
+    /// Index folder; created if it does not exist.
+    #[arg(long, short = 'i')]
+    index: PathBuf,
+
+    /// Print the summary as one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+
+    /// Map a JSON/CSV field to an article field, e.g. `headline=thread.title` or
+    /// `body=content.0.text` (targets: headline, body, date, url, source, id). Repeatable.
+    #[arg(long = "field", value_name = "TARGET=PATH")]
+    fields: Vec<String>,
+
+    /// Only ingest files with these extensions, e.g. `--ext sgm` or `--ext txt,jsonl`.
+    #[arg(long = "ext", value_delimiter = ',')]
+    extensions: Vec<String>,
+
+    /// Remove the articles of files that no longer exist.
+    #[arg(long)]
+    prune: bool,
+
+    /// Memory for tantivy's indexing buffers, in MB.
+    #[arg(long, default_value_t = 256)]
+    memory: usize,
+
+    /// Tantivy indexing threads.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+
+    /// Commit after every N new articles (default: once, at the end).
+    #[arg(long, value_name = "N")]
+    commit_every: Option<usize>,
+
+    /// Do not show a progress bar.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+struct Bar(ProgressBar);
+
+impl Progress for Bar {
+    fn start(&self, _files: u64, bytes: u64) {
+        self.0.set_length(bytes);
+    }
+    fn advance(&self, bytes: u64) {
+        self.0.inc(bytes);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+pub fn run(args: Args) -> Result<i32> {
+    let mut opts = IngestOptions {
+        extensions: args
+            .extensions
+            .iter()
+            .map(|e| e.trim_start_matches('.').to_ascii_lowercase())
+            .collect(),
+        prune: args.prune,
+        memory_bytes: args.memory << 20,
+        threads: args.threads,
+        commit_every: args.commit_every,
+        ..Default::default()
+    };
+    let mut map = FieldMap::default();
+    for spec in &args.fields {
+        let (target, path) =
+            FieldMap::parse_spec(spec).map_err(|e| anyhow::anyhow!("--field {spec}: {e}"))?;
+        map.insert(&target, &path)
+            .map_err(|e| anyhow::anyhow!("--field {spec}: {e}"))?;
+    }
+    opts.parse.fields = map;
+
+    let index = NewsIndex::open_or_create(&args.index)?;
+    let show_bar = !args.quiet && !args.json && std::io::stderr().is_terminal();
+    let bar = ProgressBar::new(0);
+    if show_bar {
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .expect("valid template"),
+        );
+    } else {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let summary = ingest(&index, &args.paths, &opts, &Bar(bar))?;
+    if args.json {
+        json_line(&summary);
+    } else {
+        print_summary(&summary);
+    }
+    Ok(exit_code(&summary))
+}
+
+fn exit_code(s: &IngestSummary) -> i32 {
+    if s.errors.is_empty() {
+        exit::OK
+    } else if s.articles + s.duplicates + s.files_unchanged == 0 && s.index_articles == 0 {
+        exit::NOTHING_INDEXED
+    } else {
+        exit::PARTIAL
+    }
+}
+
+fn print_summary(s: &IngestSummary) {
+    for e in &s.errors {
+        match e.line {
+            Some(line) => eprintln!("error: {}:{line}: {} ({})", e.path, e.reason, e.kind),
+            None => eprintln!("error: {}: {} ({})", e.path, e.reason, e.kind),
+        }
+    }
+    println!(
+        "files {} (indexed {}, unchanged {}, removed {}, skipped {})",
+        s.files, s.files_indexed, s.files_unchanged, s.files_removed, s.skipped
+    );
+    println!(
+        "articles {} added, {} removed, {} duplicates, {} passages; {} articles in the index",
+        s.articles, s.articles_removed, s.duplicates, s.passages, s.index_articles
+    );
+    let kinds: Vec<String> = s
+        .error_counts
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    println!(
+        "errors {}{}",
+        s.errors.len(),
+        if kinds.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", kinds.join(", "))
+        }
+    );
+    println!(
+        "{:.1} MB in {:.2} s, {:.1} MB/s",
+        s.bytes as f64 / 1e6,
+        s.seconds,
+        s.mb_per_s
+    );
+}

@@ -1,0 +1,56 @@
+//! The command line: one module per subcommand, each parsing its flags and printing; the work
+//! is done by the library.
+
+mod ingest;
+mod output;
+mod search;
+mod stats;
+
+use clap::{Parser, Subcommand};
+
+/// Search engine for news archives: ingest folders of articles, then search ranked passages.
+#[derive(Parser, Debug)]
+#[command(name = "newsindex", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Index files and folders of articles (incremental: unchanged files are skipped).
+    Ingest(ingest::Args),
+    /// Search the index: best passages of the best articles.
+    Search(search::Args),
+    /// Show what an index holds.
+    Stats(stats::Args),
+}
+
+/// Exit codes, documented in the README.
+pub mod exit {
+    /// Everything went well.
+    pub const OK: i32 = 0;
+    /// A usage or fatal error (bad flags, unreadable index, bad query).
+    pub const FATAL: i32 = 1;
+    /// Some inputs failed and were reported; everything else was indexed.
+    pub const PARTIAL: i32 = 2;
+    /// Inputs were given but none could be indexed.
+    pub const NOTHING_INDEXED: i32 = 3;
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Ingest(a) => ingest::run(a),
+        Command::Search(a) => search::run(a),
+        Command::Stats(a) => stats::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("newsindex: error: {e:#}");
+            exit::FATAL
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! The on-disk index: schema, opening/validating a folder, building it from articles, stats.
+
+pub mod passages;
+pub mod schema;
+pub mod stats;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use tantivy::directory::MmapDirectory;
+use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument};
+
+pub use schema::Fields;
+
+/// Written next to tantivy's files so that we recognise our own index folders.
+const MARKER_FILE: &str = "newsindex.json";
+
+#[derive(Serialize, Deserialize)]
+struct Marker {
+    format: String,
+    schema_version: u64,
+}
+
+/// Everything stored about one article, kept once per article (as JSON in the article doc).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StoredArticle {
+    pub id: String,
+    pub file: String,
+    pub position: usize,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub line: Option<usize>,
+    pub headline: String,
+    pub body: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub publisher: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub dateline: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub topics: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub places: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub people: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub orgs: Vec<String>,
+}
+
+/// An opened newsindex folder.
+pub struct NewsIndex {
+    pub index: Index,
+    pub fields: Fields,
+    pub path: PathBuf,
+    reader: IndexReader,
+}
+
+impl NewsIndex {
+    /// Opens an existing index for reading, with a clear error when the folder is missing, is
+    /// not a newsindex index, or was written by a newer version.
+    pub fn open(path: &Path) -> Result<NewsIndex> {
+        if !path.is_dir() {
+            bail!(
+                "no index at {}: run `newsindex ingest PATH --index {}` first",
+                path.display(),
+                path.display()
+            );
+        }
+        check_marker(path)?;
+        let index = Index::open_in_dir(path)
+            .with_context(|| format!("cannot open the index at {}", path.display()))?;
+        Self::from_index(index, path)
+    }
+
+    /// Opens the index at `path`, creating it (and the folder) when there is none.
+    pub fn open_or_create(path: &Path) -> Result<NewsIndex> {
+        let empty = !path.exists()
+            || std::fs::read_dir(path)
+                .with_context(|| format!("cannot read {}", path.display()))?
+                .next()
+                .is_none();
+        if !empty {
+            return Self::open(path);
+        }
+        std::fs::create_dir_all(path)
+            .with_context(|| format!("cannot create the index folder {}", path.display()))?;
+        let (schema, _) = schema::build_schema();
+        let dir = MmapDirectory::open(path)
+            .with_context(|| format!("cannot open {} as an index folder", path.display()))?;
+        let index = Index::create(dir, schema, tantivy::IndexSettings::default())
+            .with_context(|| format!("cannot create an index at {}", path.display()))?;
+        let marker = Marker {
+            format: "newsindex".into(),
+            schema_version: schema::SCHEMA_VERSION,
+        };
+        std::fs::write(path.join(MARKER_FILE), serde_json::to_vec_pretty(&marker)?)?;
+        Self::from_index(index, path)
+    }
+
+    fn from_index(index: Index, path: &Path) -> Result<NewsIndex> {
+        let (expected, fields) = schema::build_schema();
+        if index.schema() != expected {
+            bail!(
+                "the index at {} has a different schema than this newsindex expects; \
+                 re-create it with `newsindex ingest` into a new folder",
+                path.display()
+            );
+        }
+        schema::register_tokenizers(&index);
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .with_context(|| format!("cannot read the index at {}", path.display()))?;
+        Ok(NewsIndex {
+            index,
+            fields,
+            path: path.to_path_buf(),
+            reader,
+        })
+    }
+
+    /// A searcher on the last commit.
+    pub fn searcher(&self) -> tantivy::Searcher {
+        self.reader.searcher()
+    }
+
+    /// Makes the reader see the latest commit.
+    pub fn reload(&self) -> Result<()> {
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Decodes the stored article of an article document.
+    pub fn stored_article(&self, doc: &TantivyDocument) -> Result<StoredArticle> {
+        use tantivy::schema::Value;
+        let json = doc
+            .get_first(self.fields.stored)
+            .and_then(|v| v.as_str())
+            .context("article document without stored text")?;
+        Ok(serde_json::from_str(json)?)
+    }
+
+    /// Loads one article by id (None if no such article).
+    pub fn article(&self, searcher: &tantivy::Searcher, id: &str) -> Result<Option<StoredArticle>> {
+        use tantivy::collector::TopDocs;
+        use tantivy::query::{BooleanQuery, Occur, TermQuery};
+        use tantivy::schema::IndexRecordOption;
+        use tantivy::Term;
+        let f = &self.fields;
+        let q = BooleanQuery::new(vec![
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(f.article_id, id),
+                    IndexRecordOption::Basic,
+                )),
+            ),
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(f.kind, schema::KIND_ARTICLE),
+                    IndexRecordOption::Basic,
+                )),
+            ),
+        ]);
+        let top = searcher.search(&q, &TopDocs::with_limit(1).order_by_score())?;
+        match top.first() {
+            Some((_, addr)) => Ok(Some(self.stored_article(&searcher.doc(*addr)?)?)),
+            None => Ok(None),
+        }
+    }
+}
+
+fn check_marker(path: &Path) -> Result<()> {
+    let marker_path = path.join(MARKER_FILE);
+    let raw = match std::fs::read(&marker_path) {
+        Ok(raw) => raw,
+        Err(_) if path.join("meta.json").exists() => bail!(
+            "{} is a tantivy index but not a newsindex index (no {MARKER_FILE})",
+            path.display()
+        ),
+        Err(_) => bail!(
+            "{} is not a newsindex index (no {MARKER_FILE}); pass an empty or new folder to create one",
+            path.display()
+        ),
+    };
+    let marker: Marker = serde_json::from_slice(&raw)
+        .with_context(|| format!("{} is corrupt", marker_path.display()))?;
+    if marker.format != "newsindex" {
+        bail!("{} is not a newsindex index", path.display());
+    }
+    if marker.schema_version > schema::SCHEMA_VERSION {
+        bail!(
+            "the index at {} was written by a newer newsindex (index format {}, this build reads {}); upgrade newsindex",
+            path.display(),
+            marker.schema_version,
+            schema::SCHEMA_VERSION
+        );
+    }
+    if marker.schema_version < schema::SCHEMA_VERSION {
+        bail!(
+            "the index at {} uses an older format ({}); re-create it with `newsindex ingest`",
+            path.display(),
+            marker.schema_version
+        );
+    }
+    Ok(())
+}
+
+/// Total size in bytes of the files in a folder (not recursive: tantivy writes a flat folder).
+pub fn dir_size(path: &Path) -> u64 {
+    std::fs::read_dir(path)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter_map(|e| e.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}

@@ -1,0 +1,178 @@
+//! The tantivy schema: one index holding three kinds of documents.
+//!
+//! * **passage** documents are what queries match. Each holds one passage of one article's
+//!   body (indexed, not stored) plus copies of the article's headline, date, source and labels,
+//!   so that a query can filter and boost on them without a join.
+//! * **article** documents store each article's full text once (headline, body, metadata) and
+//!   are never matched by user queries: passages point at them by `article_id`.
+//! * **file** documents record each ingested file's content hash, which makes re-ingesting
+//!   incremental: an unchanged file is skipped, a changed one has its articles replaced.
+//!
+//! Only passage documents carry values in the user-searchable fields, so a user query can never
+//! hit an article or file document; the `kind` field is there for bookkeeping queries.
+
+use tantivy::schema::{
+    DateOptions, DateTimePrecision, Field, IndexRecordOption, NumericOptions, Schema,
+    TextFieldIndexing, TextOptions, FAST, STORED, STRING,
+};
+use tantivy::tokenizer::{
+    Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
+};
+use tantivy::Index;
+
+/// Version of the on-disk layout; bumped when the schema changes incompatibly.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// Tokenizer for headline and body: lowercase + English (Porter/Snowball) stemming.
+pub const TEXT_TOKENIZER: &str = "news_en";
+/// Tokenizer for labels and entity names: the whole value, lowercased.
+pub const LABEL_TOKENIZER: &str = "label";
+
+pub const KIND_PASSAGE: &str = "passage";
+pub const KIND_ARTICLE: &str = "article";
+pub const KIND_FILE: &str = "file";
+
+/// Handles to every field, resolved once from the schema.
+#[derive(Clone, Debug)]
+pub struct Fields {
+    pub kind: Field,
+    pub article_id: Field,
+    pub file: Field,
+    // --- passage documents: searchable ---
+    pub headline: Field,
+    pub body: Field,
+    pub date: Field,
+    pub source: Field,
+    pub topics: Field,
+    pub places: Field,
+    pub people: Field,
+    pub orgs: Field,
+    pub person: Field,
+    pub org: Field,
+    pub location: Field,
+    pub passage_no: Field,
+    pub passage_start: Field,
+    pub passage_end: Field,
+    // --- article documents: stored once ---
+    pub content_hash: Field,
+    pub stored: Field,
+    // --- file documents ---
+    pub file_hash: Field,
+    pub file_info: Field,
+    pub dup_of: Field,
+    pub schema_version: Field,
+}
+
+/// Builds the schema. Every searchable field a user can name in a query (`headline:`,
+/// `body:`, `date:`, `source:`, `topics:`, `places:`, `people:`, `orgs:`, `person:`, `org:`,
+/// `location:`) is only ever set on passage documents.
+pub fn build_schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(TEXT_TOKENIZER)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    // Labels are matched whole (a phrase query on them is never needed), so no positions.
+    let label = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(LABEL_TOKENIZER)
+            .set_index_option(IndexRecordOption::WithFreqs),
+    );
+    let source = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer("default")
+            .set_index_option(IndexRecordOption::Basic),
+    );
+    let stored_u64 = NumericOptions::default().set_stored();
+    let date = DateOptions::default()
+        .set_indexed()
+        .set_fast()
+        .set_precision(DateTimePrecision::Seconds);
+
+    let kind = b.add_text_field("kind", STRING);
+    let article_id = b.add_text_field("article_id", STRING | STORED | FAST);
+    let file = b.add_text_field("file", STRING | STORED);
+    let headline = b.add_text_field("headline", text.clone());
+    let body = b.add_text_field("body", text);
+    let date = b.add_date_field("date", date);
+    let source = b.add_text_field("source", source);
+    let topics = b.add_text_field("topics", label.clone());
+    let places = b.add_text_field("places", label.clone());
+    let people = b.add_text_field("people", label.clone());
+    let orgs = b.add_text_field("orgs", label.clone());
+    let person = b.add_text_field("person", label.clone());
+    let org = b.add_text_field("org", label.clone());
+    let location = b.add_text_field("location", label);
+    let passage_no = b.add_u64_field("passage_no", stored_u64.clone());
+    let passage_start = b.add_u64_field("passage_start", stored_u64.clone());
+    let passage_end = b.add_u64_field("passage_end", stored_u64);
+    let content_hash = b.add_text_field("content_hash", STRING | STORED);
+    // Serialized JSON of the whole article, stored once per article.
+    let stored = b.add_text_field("article", STORED);
+    let file_hash = b.add_text_field("file_hash", STRING | STORED);
+    let file_info = b.add_text_field("file_info", STORED);
+    let dup_of = b.add_text_field("dup_of", STRING | STORED);
+    let schema_version = b.add_u64_field("schema_version", STORED);
+    let schema = b.build();
+    let fields = Fields {
+        kind,
+        article_id,
+        file,
+        headline,
+        body,
+        date,
+        source,
+        topics,
+        places,
+        people,
+        orgs,
+        person,
+        org,
+        location,
+        passage_no,
+        passage_start,
+        passage_end,
+        content_hash,
+        stored,
+        file_hash,
+        file_info,
+        dup_of,
+        schema_version,
+    };
+    (schema, fields)
+}
+
+/// The analyzer used for headline and body, also used to find highlight offsets so that what
+/// is highlighted is exactly what matched.
+pub fn text_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(Stemmer::new(Language::English))
+        .build()
+}
+
+fn label_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(RawTokenizer::default())
+        .filter(LowerCaser)
+        .build()
+}
+
+/// Normalises a label or entity name the way [`LABEL_TOKENIZER`] does.
+pub fn label_key(s: &str) -> String {
+    s.trim().to_lowercase()
+}
+
+/// Registers our tokenizers on an index (they are not persisted by tantivy).
+pub fn register_tokenizers(index: &Index) {
+    let m = index.tokenizers();
+    m.register(TEXT_TOKENIZER, text_analyzer());
+    m.register(LABEL_TOKENIZER, label_analyzer());
+}
+
+/// Names of the fields a user can put before a colon in a query.
+pub const QUERY_FIELDS: &[&str] = &[
+    "headline", "body", "date", "source", "topics", "places", "people", "orgs", "person", "org",
+    "location",
+];

@@ -1,0 +1,706 @@
+//! Building and updating the index from input files.
+//!
+//! The pipeline: walk -> (in parallel, per file) read, hash, parse, split passages, build
+//! documents -> (in order) de-duplicate, replace the file's old documents, add -> commit.
+//!
+//! Re-ingesting is incremental and idempotent. Each file has a *file document* recording its
+//! size, mtime, content hash and the articles it produced. A file whose size and mtime are
+//! unchanged is skipped without being read; a file whose bytes hash the same is skipped after
+//! reading; a changed file has all its documents deleted and re-added in the same commit, so a
+//! reader never sees half an update. `prune` deletes the documents of files that no longer exist.
+//!
+//! An article whose headline and body are byte-identical to one already indexed is counted as
+//! a duplicate and not indexed again. The file that held the duplicate remembers it, so that if
+//! the original goes away the duplicate is indexed in its place on the same run.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use tantivy::collector::DocSetCollector;
+use tantivy::query::{BooleanQuery, TermQuery};
+use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::{IndexWriter, TantivyDocument, Term};
+
+use super::passages::split_passages;
+use super::schema::{Fields, KIND_ARTICLE, KIND_FILE, KIND_PASSAGE};
+use super::{NewsIndex, StoredArticle};
+use crate::ingest::walk::{walk, InputFile, WalkErrorKind};
+use crate::ingest::{parse_reader, Article, Format, ParseOptions};
+
+/// How to ingest.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    pub parse: ParseOptions,
+    /// Only files with these extensions (lowercase, no dot); empty = every supported type.
+    pub extensions: Vec<String>,
+    /// Delete the articles of files that no longer exist.
+    pub prune: bool,
+    /// Heap for tantivy's writer, in bytes (split between its threads).
+    pub memory_bytes: usize,
+    /// Tantivy indexing threads.
+    pub threads: usize,
+    /// Commit after at least this many new articles (None: once at the end).
+    pub commit_every: Option<usize>,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            parse: ParseOptions::default(),
+            extensions: Vec::new(),
+            prune: false,
+            memory_bytes: 256 << 20,
+            threads: 2,
+            commit_every: None,
+        }
+    }
+}
+
+/// One input problem, reported and skipped.
+#[derive(Debug, Clone, Serialize)]
+pub struct IngestError {
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    pub kind: String,
+    pub reason: String,
+}
+
+/// What an ingest run did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IngestSummary {
+    /// Input files found.
+    pub files: usize,
+    /// Files read and (re)indexed this run.
+    pub files_indexed: usize,
+    /// Files skipped because they had not changed since the last run.
+    pub files_unchanged: usize,
+    /// Files whose articles were removed because the file is gone (`--prune`).
+    pub files_removed: usize,
+    /// Files passed over: unsupported types, README/LICENSE files, excluded extensions.
+    pub skipped: usize,
+    /// Articles added this run.
+    pub articles: usize,
+    /// Articles of changed or removed files deleted this run.
+    pub articles_removed: usize,
+    /// Articles not indexed because an identical headline + body is already indexed.
+    pub duplicates: usize,
+    /// Passages added this run.
+    pub passages: usize,
+    pub errors: Vec<IngestError>,
+    /// Number of errors of each kind.
+    pub error_counts: BTreeMap<String, usize>,
+    /// Bytes of input read.
+    pub bytes: u64,
+    pub seconds: f64,
+    pub mb_per_s: f64,
+    /// Articles in the index after this run.
+    pub index_articles: u64,
+}
+
+/// Progress events for a progress bar.
+pub trait Progress: Sync {
+    fn start(&self, _files: u64, _bytes: u64) {}
+    fn advance(&self, _bytes: u64) {}
+    fn finish(&self) {}
+}
+
+/// A progress sink that shows nothing.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// What is recorded about each ingested file, stored in its file document.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct FileRecord {
+    path: String,
+    /// Path relative to the ingest root, used in default article ids.
+    rel: String,
+    hash: String,
+    size: u64,
+    mtime: u128,
+    /// (article id, content hash) of each indexed article.
+    articles: Vec<(String, String)>,
+    /// Content hashes of this file's articles that were duplicates of others.
+    duplicates: Vec<String>,
+}
+
+/// An article prepared in parallel, waiting for its id and duplicate check.
+struct PreparedArticle {
+    default_id: String,
+    content_hash: String,
+    stored: StoredArticle,
+    /// Passage documents, without the article id yet.
+    passages: Vec<TantivyDocument>,
+}
+
+struct PreparedFile {
+    hash: String,
+    articles: Vec<PreparedArticle>,
+}
+
+/// Ingests `roots` into `index`. Input problems are collected in the summary, never fatal;
+/// an error is returned only when the index itself cannot be written.
+pub fn ingest(
+    index: &NewsIndex,
+    roots: &[PathBuf],
+    opts: &IngestOptions,
+    progress: &dyn Progress,
+) -> Result<IngestSummary> {
+    let started = Instant::now();
+    let mut summary = IngestSummary::default();
+    let walked = walk(roots, &opts.extensions);
+    summary.files = walked.files.len();
+    summary.skipped = walked.skipped;
+    for e in &walked.errors {
+        let kind = match e.kind {
+            WalkErrorKind::SymlinkLoop => "symlink_loop",
+            WalkErrorKind::Unreadable => "unreadable",
+            WalkErrorKind::NotFound => "not_found",
+            WalkErrorKind::Unsupported => "unsupported",
+        };
+        summary.push_error(&e.path.to_string_lossy(), None, kind, &e.reason);
+    }
+
+    let mut writer: IndexWriter = index
+        .index
+        .writer_with_num_threads(opts.threads.max(1), opts.memory_bytes.max((15 << 20) * opts.threads.max(1)))
+        .map_err(|e| match e {
+            tantivy::TantivyError::LockFailure(..) => anyhow::anyhow!(
+                "another newsindex ingest is writing to {} (the index is locked); wait for it to finish",
+                index.path.display()
+            ),
+            e => anyhow::Error::new(e).context("cannot open the index for writing"),
+        })?;
+    let mut state = State::load(index)?;
+
+    // Which files need reading: new ones, and those whose size or mtime changed.
+    let mut todo = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    for f in walked.files {
+        let key = f.path.to_string_lossy().into_owned();
+        seen.insert(key.clone());
+        match state.records.get(&key) {
+            Some(r) if r.size == f.size && r.mtime == f.mtime => summary.files_unchanged += 1,
+            _ => todo.push(f),
+        }
+    }
+    if opts.prune {
+        let gone: Vec<String> = state
+            .records
+            .keys()
+            .filter(|p| !seen.contains(*p) && !Path::new(p).exists())
+            .cloned()
+            .collect();
+        for path in gone {
+            summary.articles_removed += state.remove_file(&writer, index, &path);
+            summary.files_removed += 1;
+        }
+    }
+
+    let total_bytes: u64 = todo.iter().map(|f| f.size).sum();
+    progress.start(todo.len() as u64, total_bytes);
+    let mut since_commit = 0usize;
+    let mut processed: HashSet<String> = HashSet::new();
+    let mut round = todo;
+    while !round.is_empty() {
+        for batch in batches(&round) {
+            let read_bytes = AtomicU64::new(0);
+            let prepared: Vec<(usize, Result<Option<PreparedFile>, (String, String)>)> = batch
+                .par_iter()
+                .map(|&i| {
+                    let f = &round[i];
+                    let old_hash = state
+                        .records
+                        .get(f.path.to_str().unwrap_or(""))
+                        .map(|r| r.hash.as_str());
+                    let r = prepare_file(
+                        f,
+                        old_hash,
+                        &opts.parse,
+                        &index.fields,
+                        &read_bytes,
+                        progress,
+                    );
+                    (i, r)
+                })
+                .collect();
+            summary.bytes += read_bytes.load(Ordering::Relaxed);
+            for (i, result) in prepared {
+                let f = &round[i];
+                let key = f.path.to_string_lossy().into_owned();
+                processed.insert(key.clone());
+                match result {
+                    Ok(None) => {
+                        summary.files_unchanged += 1;
+                        state.touch(&writer, index, f)?;
+                    }
+                    Ok(Some(pf)) => {
+                        let (errors, added) =
+                            state.replace_file(&writer, index, f, pf, &mut summary)?;
+                        for (line, kind, reason) in errors {
+                            summary.push_error(&key, line, &kind, &reason);
+                        }
+                        summary.files_indexed += 1;
+                        since_commit += added;
+                    }
+                    Err((kind, reason)) => {
+                        // A file that now fails keeps no stale articles.
+                        if state.records.contains_key(&key) {
+                            summary.articles_removed += state.remove_file(&writer, index, &key);
+                        }
+                        summary.push_error(&key, None, &kind, &reason);
+                    }
+                }
+            }
+            if opts.commit_every.is_some_and(|n| since_commit >= n) {
+                writer.commit().context("commit failed")?;
+                since_commit = 0;
+            }
+        }
+        // Files whose duplicates lost their original this run are indexed again.
+        round = state.orphaned_duplicates(&processed);
+    }
+    writer.commit().context("commit failed")?;
+    writer
+        .wait_merging_threads()
+        .context("merging segments failed")?;
+    progress.finish();
+    index.reload()?;
+    summary.index_articles = super::stats::count_kind(index, KIND_ARTICLE)?;
+    summary.seconds = started.elapsed().as_secs_f64();
+    summary.mb_per_s = if summary.seconds > 0.0 {
+        summary.bytes as f64 / 1e6 / summary.seconds
+    } else {
+        0.0
+    };
+    Ok(summary)
+}
+
+impl IngestSummary {
+    fn push_error(&mut self, path: &str, line: Option<usize>, kind: &str, reason: &str) {
+        *self.error_counts.entry(kind.to_string()).or_default() += 1;
+        self.errors.push(IngestError {
+            path: path.to_string(),
+            line,
+            kind: kind.to_string(),
+            reason: reason.to_string(),
+        });
+    }
+}
+
+/// Groups file indices into batches of bounded total size, so memory stays bounded while
+/// each batch still gives rayon enough work for every core.
+fn batches(files: &[InputFile]) -> Vec<Vec<usize>> {
+    const BATCH_BYTES: u64 = 32 << 20;
+    const BATCH_FILES: usize = 2048;
+    let mut out = Vec::new();
+    let mut cur = Vec::new();
+    let mut cur_bytes = 0;
+    for (i, f) in files.iter().enumerate() {
+        cur.push(i);
+        cur_bytes += f.size;
+        if cur_bytes >= BATCH_BYTES || cur.len() >= BATCH_FILES {
+            out.push(std::mem::take(&mut cur));
+            cur_bytes = 0;
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Reads, hashes and parses one file. Ok(None): same content as `old_hash`.
+fn prepare_file(
+    f: &InputFile,
+    old_hash: Option<&str>,
+    parse: &ParseOptions,
+    fields: &Fields,
+    read_bytes: &AtomicU64,
+    progress: &dyn Progress,
+) -> Result<Option<PreparedFile>, (String, String)> {
+    let bytes = std::fs::read(&f.path).map_err(|e| {
+        let kind = if e.kind() == std::io::ErrorKind::NotFound {
+            "not_found"
+        } else {
+            "io"
+        };
+        (kind.to_string(), format!("cannot read: {e}"))
+    })?;
+    read_bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+    progress.advance(f.size);
+    let hash = blake3::hash(&bytes).to_hex()[..32].to_string();
+    if old_hash == Some(hash.as_str()) {
+        return Ok(None);
+    }
+    let mut articles = Vec::new();
+    let mut record_errors = Vec::new();
+    let mut reader = BufReader::new(&bytes[..]);
+    parse_reader(
+        &f.path,
+        &mut reader,
+        f.format,
+        parse,
+        &mut |item| match item {
+            Ok(a) => articles.push(a),
+            Err(e) => record_errors.push(e),
+        },
+    )
+    .map_err(|e| (kind_name(&e.kind), e.reason))?;
+    let mut prepared: Vec<PreparedArticle> = articles
+        .into_iter()
+        .map(|a| prepare_article(a, f, fields))
+        .collect();
+    // Record errors travel as pseudo-articles with no passages; see replace_file.
+    for e in record_errors {
+        prepared.push(PreparedArticle {
+            default_id: String::new(),
+            content_hash: String::new(),
+            stored: StoredArticle {
+                line: e.line,
+                headline: kind_name(&e.kind),
+                body: e.reason,
+                ..Default::default()
+            },
+            passages: Vec::new(),
+        });
+    }
+    Ok(Some(PreparedFile {
+        hash,
+        articles: prepared,
+    }))
+}
+
+fn kind_name<T: Serialize>(kind: &T) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_else(|| "error".into())
+}
+
+/// The article's default id: the source's own id, else its file (plus position when the
+/// format holds several articles per file).
+fn default_id(a: &Article, f: &InputFile) -> String {
+    match (&a.source_id, f.format) {
+        (Some(id), Format::Sgml) => format!("reuters-{id}"),
+        (Some(id), _) => id.clone(),
+        (None, Format::Text | Format::Html) => f.rel.clone(),
+        (None, _) => format!("{}#{}", f.rel, a.position),
+    }
+}
+
+fn content_hash(headline: &str, body: &str) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(headline.as_bytes());
+    h.update(&[0]);
+    h.update(body.as_bytes());
+    h.finalize().to_hex()[..32].to_string()
+}
+
+/// Parses an ISO 8601 date ("YYYY-MM-DD" or RFC 3339) into a tantivy date.
+pub fn parse_iso_date(s: &str) -> Option<tantivy::DateTime> {
+    use chrono::{DateTime, NaiveDate};
+    if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
+        return Some(tantivy::DateTime::from_timestamp_secs(dt.timestamp()));
+    }
+    let d = NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()?;
+    Some(tantivy::DateTime::from_timestamp_secs(
+        d.and_hms_opt(0, 0, 0)?.and_utc().timestamp(),
+    ))
+}
+
+fn prepare_article(a: Article, f: &InputFile, fields: &Fields) -> PreparedArticle {
+    let default_id = default_id(&a, f);
+    let content_hash = content_hash(&a.headline, &a.body);
+    let date = a.date.as_deref().and_then(parse_iso_date);
+    let passages = split_passages(&a.body)
+        .iter()
+        .enumerate()
+        .map(|(no, p)| {
+            let mut d = TantivyDocument::default();
+            d.add_text(fields.kind, KIND_PASSAGE);
+            d.add_text(fields.headline, &a.headline);
+            d.add_text(fields.body, &a.body[p.start..p.end]);
+            if let Some(date) = date {
+                d.add_date(fields.date, date);
+            }
+            if let Some(s) = &a.source {
+                d.add_text(fields.source, s);
+            }
+            for (field, labels) in [
+                (fields.topics, &a.topics),
+                (fields.places, &a.places),
+                (fields.people, &a.people),
+                (fields.orgs, &a.orgs),
+            ] {
+                for l in labels {
+                    d.add_text(field, l);
+                }
+            }
+            d.add_u64(fields.passage_no, no as u64);
+            d.add_u64(fields.passage_start, p.char_start as u64);
+            d.add_u64(fields.passage_end, p.char_end as u64);
+            d
+        })
+        .collect();
+    let stored = StoredArticle {
+        id: String::new(),
+        file: f.path.to_string_lossy().into_owned(),
+        position: a.position,
+        line: a.line,
+        headline: a.headline,
+        body: a.body,
+        date: a.date,
+        url: a.url,
+        publisher: a.source,
+        dateline: a.dateline,
+        topics: a.topics,
+        places: a.places,
+        people: a.people,
+        orgs: a.orgs,
+    };
+    PreparedArticle {
+        default_id,
+        content_hash,
+        stored,
+        passages,
+    }
+}
+
+fn file_document(fields: &Fields, record: &FileRecord) -> Result<TantivyDocument> {
+    let mut doc = TantivyDocument::default();
+    doc.add_text(fields.kind, KIND_FILE);
+    doc.add_text(fields.file, &record.path);
+    doc.add_text(fields.file_hash, &record.hash);
+    for h in &record.duplicates {
+        doc.add_text(fields.dup_of, h);
+    }
+    doc.add_text(fields.file_info, serde_json::to_string(record)?);
+    Ok(doc)
+}
+
+/// What the index already holds, loaded once per run from the file documents.
+struct State {
+    records: HashMap<String, FileRecord>,
+    /// Content hash -> file whose article with that content is indexed.
+    owner: HashMap<String, String>,
+    /// Article id -> file that holds it.
+    ids: HashMap<String, String>,
+    /// Content hash -> files holding a duplicate of it.
+    dup_holders: HashMap<String, Vec<String>>,
+    /// Content hashes whose indexed article was removed this run.
+    released: Vec<String>,
+}
+
+impl State {
+    fn load(index: &NewsIndex) -> Result<State> {
+        let searcher = index.searcher();
+        let f = &index.fields;
+        let q = TermQuery::new(
+            Term::from_field_text(f.kind, KIND_FILE),
+            IndexRecordOption::Basic,
+        );
+        let mut state = State {
+            records: HashMap::new(),
+            owner: HashMap::new(),
+            ids: HashMap::new(),
+            dup_holders: HashMap::new(),
+            released: Vec::new(),
+        };
+        for addr in searcher.search(&q, &DocSetCollector)? {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            let info = doc
+                .get_first(f.file_info)
+                .and_then(|v| v.as_str())
+                .context("file document without its record: the index is damaged")?;
+            let r: FileRecord = serde_json::from_str(info).context("damaged file record")?;
+            for (id, h) in &r.articles {
+                state.owner.insert(h.clone(), r.path.clone());
+                state.ids.insert(id.clone(), r.path.clone());
+            }
+            for h in &r.duplicates {
+                state
+                    .dup_holders
+                    .entry(h.clone())
+                    .or_default()
+                    .push(r.path.clone());
+            }
+            state.records.insert(r.path.clone(), r);
+        }
+        Ok(state)
+    }
+
+    /// Deletes every document of a file; returns how many articles it had.
+    fn remove_file(&mut self, writer: &IndexWriter, index: &NewsIndex, path: &str) -> usize {
+        writer.delete_term(Term::from_field_text(index.fields.file, path));
+        let Some(r) = self.records.remove(path) else {
+            return 0;
+        };
+        for (id, h) in &r.articles {
+            if self.owner.get(h).is_some_and(|o| o == path) {
+                self.owner.remove(h);
+                self.released.push(h.clone());
+            }
+            if self.ids.get(id).is_some_and(|o| o == path) {
+                self.ids.remove(id);
+            }
+        }
+        for h in &r.duplicates {
+            if let Some(v) = self.dup_holders.get_mut(h) {
+                v.retain(|p| p != path);
+            }
+        }
+        r.articles.len()
+    }
+
+    /// Same bytes, new mtime: rewrites only the file document so the next run skips the file
+    /// without reading it.
+    fn touch(&mut self, writer: &IndexWriter, index: &NewsIndex, f: &InputFile) -> Result<()> {
+        let path = f.path.to_string_lossy();
+        let Some(r) = self.records.get_mut(path.as_ref()) else {
+            return Ok(());
+        };
+        r.size = f.size;
+        r.mtime = f.mtime;
+        let fields = &index.fields;
+        writer.delete_query(Box::new(BooleanQuery::intersection(vec![
+            Box::new(TermQuery::new(
+                Term::from_field_text(fields.kind, KIND_FILE),
+                IndexRecordOption::Basic,
+            )),
+            Box::new(TermQuery::new(
+                Term::from_field_text(fields.file, &path),
+                IndexRecordOption::Basic,
+            )),
+        ])))?;
+        writer.add_document(file_document(fields, r)?)?;
+        Ok(())
+    }
+
+    /// Replaces a file's documents with its new articles. Returns the record-level errors
+    /// (line, kind, reason) and the number of articles added.
+    #[allow(clippy::type_complexity)]
+    fn replace_file(
+        &mut self,
+        writer: &IndexWriter,
+        index: &NewsIndex,
+        f: &InputFile,
+        pf: PreparedFile,
+        summary: &mut IngestSummary,
+    ) -> Result<(Vec<(Option<usize>, String, String)>, usize)> {
+        let fields = &index.fields;
+        let path = f.path.to_string_lossy().into_owned();
+        summary.articles_removed += self.remove_file(writer, index, &path);
+        let mut record = FileRecord {
+            path: path.clone(),
+            rel: f.rel.clone(),
+            hash: pf.hash,
+            size: f.size,
+            mtime: f.mtime,
+            ..Default::default()
+        };
+        let mut errors = Vec::new();
+        let mut added = 0;
+        for mut a in pf.articles {
+            if a.content_hash.is_empty() {
+                errors.push((a.stored.line, a.stored.headline, a.stored.body));
+                continue;
+            }
+            if self.owner.contains_key(&a.content_hash) {
+                summary.duplicates += 1;
+                self.dup_holders
+                    .entry(a.content_hash.clone())
+                    .or_default()
+                    .push(path.clone());
+                record.duplicates.push(a.content_hash);
+                continue;
+            }
+            let id = self.unique_id(a.default_id, &path);
+            self.owner.insert(a.content_hash.clone(), path.clone());
+            self.ids.insert(id.clone(), path.clone());
+
+            let mut doc = TantivyDocument::default();
+            doc.add_text(fields.kind, KIND_ARTICLE);
+            doc.add_text(fields.article_id, &id);
+            doc.add_text(fields.file, &path);
+            doc.add_text(fields.content_hash, &a.content_hash);
+            a.stored.id = id.clone();
+            doc.add_text(fields.stored, serde_json::to_string(&a.stored)?);
+            writer.add_document(doc)?;
+            summary.passages += a.passages.len();
+            for mut p in a.passages {
+                p.add_text(fields.article_id, &id);
+                p.add_text(fields.file, &path);
+                writer.add_document(p)?;
+            }
+            record.articles.push((id, a.content_hash));
+            added += 1;
+        }
+        summary.articles += added;
+        writer.add_document(file_document(fields, &record)?)?;
+        self.records.insert(path, record);
+        Ok((errors, added))
+    }
+
+    /// An id not used by another file: the default id, else with a `~N` suffix.
+    fn unique_id(&self, id: String, path: &str) -> String {
+        if self.ids.get(&id).is_none_or(|p| p == path) {
+            return id;
+        }
+        (2..)
+            .map(|n| format!("{id}~{n}"))
+            .find(|c| self.ids.get(c).is_none_or(|p| p == path))
+            .unwrap()
+    }
+
+    /// Files not processed yet this run that hold a duplicate of an article removed this run:
+    /// they must be read again so the duplicate takes the original's place.
+    fn orphaned_duplicates(&mut self, processed: &HashSet<String>) -> Vec<InputFile> {
+        let mut out: Vec<InputFile> = Vec::new();
+        let mut queued = HashSet::new();
+        for h in std::mem::take(&mut self.released) {
+            if self.owner.contains_key(&h) {
+                continue;
+            }
+            for p in self.dup_holders.get(&h).cloned().unwrap_or_default() {
+                if processed.contains(&p) || !queued.insert(p.clone()) {
+                    continue;
+                }
+                let path = PathBuf::from(&p);
+                let Some(format) = crate::ingest::detect_format(&path) else {
+                    continue;
+                };
+                let Ok(meta) = std::fs::metadata(&path) else {
+                    continue;
+                };
+                // Forget the old hash so the file is parsed, not skipped as unchanged.
+                if let Some(r) = self.records.get_mut(&p) {
+                    r.hash.clear();
+                }
+                out.push(InputFile {
+                    rel: self
+                        .records
+                        .get(&p)
+                        .map(|r| r.rel.clone())
+                        .unwrap_or_default(),
+                    format,
+                    size: meta.len(),
+                    mtime: meta
+                        .modified()
+                        .ok()
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map(|d| d.as_nanos())
+                        .unwrap_or(0),
+                    path,
+                });
+            }
+        }
+        out
+    }
+}
