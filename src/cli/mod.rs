@@ -4,6 +4,7 @@
 mod ingest;
 mod output;
 mod search;
+mod show;
 mod stats;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +25,8 @@ enum Command {
     Search(search::Args),
     /// Show what an index holds.
     Stats(stats::Args),
+    /// Print one article in full.
+    Show(show::Args),
 }
 
 /// Exit codes, documented in the README.
@@ -45,6 +48,7 @@ pub fn main() -> i32 {
         Command::Ingest(a) => ingest::run(a),
         Command::Search(a) => search::run(a),
         Command::Stats(a) => stats::run(a),
+        Command::Show(a) => show::run(a),
     };
     match result {
         Ok(code) => code,

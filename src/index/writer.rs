@@ -208,7 +208,7 @@ pub fn ingest(
     let mut since_commit = 0usize;
     let mut processed: HashSet<String> = HashSet::new();
     let mut round = todo;
-    while !round.is_empty() {
+    loop {
         for batch in batches(&round) {
             let read_bytes = AtomicU64::new(0);
             let prepared: Vec<(usize, Result<Option<PreparedFile>, (String, String)>)> = batch
@@ -265,6 +265,9 @@ pub fn ingest(
         }
         // Files whose duplicates lost their original this run are indexed again.
         round = state.orphaned_duplicates(&processed);
+        if round.is_empty() {
+            break;
+        }
     }
     writer.commit().context("commit failed")?;
     writer
