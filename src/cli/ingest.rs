@@ -52,6 +52,18 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     commit_every: Option<usize>,
 
+    /// When another ingest is writing to the index, wait for it to finish instead of failing.
+    #[arg(long)]
+    wait: bool,
+
+    /// Stop at the first input error (exit code 1); files fully indexed before it are kept.
+    #[arg(long)]
+    strict: bool,
+
+    /// Write every input error (path, line, kind, reason) to FILE as a JSON array.
+    #[arg(long, value_name = "FILE")]
+    errors_json: Option<PathBuf>,
+
     /// Do not show a progress bar.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -82,6 +94,8 @@ pub fn run(args: Args) -> Result<i32> {
         memory_bytes: args.memory << 20,
         threads: args.threads,
         commit_every: args.commit_every,
+        wait: args.wait,
+        strict: args.strict,
         ..Default::default()
     };
     let mut map = FieldMap::default();
@@ -107,6 +121,9 @@ pub fn run(args: Args) -> Result<i32> {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let summary = ingest(&index, &args.paths, &opts, &Bar(bar))?;
+    if let Some(path) = &args.errors_json {
+        write_errors_json(path, &summary)?;
+    }
     if args.json {
         json_line(&summary);
     } else {
@@ -115,10 +132,16 @@ pub fn run(args: Args) -> Result<i32> {
     Ok(exit_code(&summary))
 }
 
+fn write_errors_json(path: &std::path::Path, s: &IngestSummary) -> Result<()> {
+    use anyhow::Context;
+    let json = serde_json::to_vec_pretty(&s.errors)?;
+    std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))
+}
+
 fn exit_code(s: &IngestSummary) -> i32 {
     if s.errors.is_empty() {
         exit::OK
-    } else if s.articles + s.duplicates + s.files_unchanged == 0 && s.index_articles == 0 {
+    } else if s.articles + s.duplicates + s.files_unchanged == 0 {
         exit::NOTHING_INDEXED
     } else {
         exit::PARTIAL

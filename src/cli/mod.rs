@@ -1,6 +1,7 @@
 //! The command line: one module per subcommand, each parsing its flags and printing; the work
 //! is done by the library.
 
+mod check;
 mod ingest;
 mod output;
 mod search;
@@ -27,6 +28,8 @@ enum Command {
     Stats(stats::Args),
     /// Print one article in full.
     Show(show::Args),
+    /// Verify an index: segments, stored documents, the links between them; lists problems.
+    Check(check::Args),
 }
 
 /// Exit codes, documented in the README.
@@ -39,6 +42,8 @@ pub mod exit {
     pub const PARTIAL: i32 = 2;
     /// Inputs were given but none could be indexed.
     pub const NOTHING_INDEXED: i32 = 3;
+    /// `check` found problems in the index.
+    pub const DAMAGED: i32 = 4;
 }
 
 /// Runs the command line; returns the process exit code.
@@ -49,6 +54,7 @@ pub fn main() -> i32 {
         Command::Search(a) => search::run(a),
         Command::Stats(a) => stats::run(a),
         Command::Show(a) => show::run(a),
+        Command::Check(a) => check::run(a),
     };
     match result {
         Ok(code) => code,

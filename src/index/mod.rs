@@ -1,5 +1,6 @@
 //! The on-disk index: schema, opening/validating a folder, building it from articles, stats.
 
+pub mod check;
 pub mod passages;
 pub mod schema;
 pub mod stats;
@@ -77,27 +78,26 @@ impl NewsIndex {
     }
 
     /// Opens the index at `path`, creating it (and the folder) when there is none.
+    ///
+    /// Creation is crash-safe: the marker is written first (atomically), then tantivy's
+    /// `meta.json`; a folder left with only the marker by a killed run is created again.
     pub fn open_or_create(path: &Path) -> Result<NewsIndex> {
-        let empty = !path.exists()
-            || std::fs::read_dir(path)
-                .with_context(|| format!("cannot read {}", path.display()))?
-                .next()
-                .is_none();
-        if !empty {
+        let fresh = !path.exists() || only_leftovers_of_creation(path)?;
+        if !fresh {
             return Self::open(path);
         }
         std::fs::create_dir_all(path)
             .with_context(|| format!("cannot create the index folder {}", path.display()))?;
+        let marker = Marker {
+            format: "newsindex".into(),
+            schema_version: schema::SCHEMA_VERSION,
+        };
+        write_atomic(&path.join(MARKER_FILE), &serde_json::to_vec_pretty(&marker)?)?;
         let (schema, _) = schema::build_schema();
         let dir = MmapDirectory::open(path)
             .with_context(|| format!("cannot open {} as an index folder", path.display()))?;
         let index = Index::create(dir, schema, tantivy::IndexSettings::default())
             .with_context(|| format!("cannot create an index at {}", path.display()))?;
-        let marker = Marker {
-            format: "newsindex".into(),
-            schema_version: schema::SCHEMA_VERSION,
-        };
-        std::fs::write(path.join(MARKER_FILE), serde_json::to_vec_pretty(&marker)?)?;
         Self::from_index(index, path)
     }
 
@@ -175,6 +175,40 @@ impl NewsIndex {
         }
     }
 }
+
+/// True when `path` is empty, or holds nothing but what an interrupted creation leaves: our
+/// marker and tantivy's lock/bookkeeping files, and no `meta.json`.
+fn only_leftovers_of_creation(path: &Path) -> Result<bool> {
+    let names: Vec<String> = std::fs::read_dir(path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    Ok(names.iter().all(|n| {
+        n == MARKER_FILE
+            || n == ".managed.json"
+            || (n.starts_with(".tantivy-") && n.ends_with(".lock"))
+            || (n.starts_with('.') && n.contains(MARKER_FILE))
+    }))
+}
+
+/// Writes a file atomically: a temporary file in the same folder, then a rename.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".newsindex.json")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// Name of the file that marks a folder as a newsindex index.
+pub const MARKER: &str = MARKER_FILE;
 
 fn check_marker(path: &Path) -> Result<()> {
     let marker_path = path.join(MARKER_FILE);

@@ -47,6 +47,10 @@ pub struct IngestOptions {
     pub threads: usize,
     /// Commit after at least this many new articles (None: once at the end).
     pub commit_every: Option<usize>,
+    /// When another process holds the index's writer lock, wait for it instead of failing.
+    pub wait: bool,
+    /// Stop at the first input error (what was fully indexed before it is committed).
+    pub strict: bool,
 }
 
 impl Default for IngestOptions {
@@ -58,6 +62,8 @@ impl Default for IngestOptions {
             memory_bytes: 256 << 20,
             threads: 2,
             commit_every: None,
+            wait: false,
+            strict: false,
         }
     }
 }
@@ -154,6 +160,8 @@ pub fn ingest(
 ) -> Result<IngestSummary> {
     let started = Instant::now();
     let mut summary = IngestSummary::default();
+    // Take the writer lock first, so a second ingest fails (or starts waiting) at once.
+    let mut writer = open_writer(index, opts)?;
     let walked = walk(roots, &opts.extensions);
     summary.files = walked.files.len();
     summary.skipped = walked.skipped;
@@ -165,18 +173,11 @@ pub fn ingest(
             WalkErrorKind::Unsupported => "unsupported",
         };
         summary.push_error(&e.path.to_string_lossy(), None, kind, &e.reason);
+        if opts.strict {
+            return Err(strict_error(&summary));
+        }
     }
 
-    let mut writer: IndexWriter = index
-        .index
-        .writer_with_num_threads(opts.threads.max(1), opts.memory_bytes.max((15 << 20) * opts.threads.max(1)))
-        .map_err(|e| match e {
-            tantivy::TantivyError::LockFailure(..) => anyhow::anyhow!(
-                "another newsindex ingest is writing to {} (the index is locked); wait for it to finish",
-                index.path.display()
-            ),
-            e => anyhow::Error::new(e).context("cannot open the index for writing"),
-        })?;
     let mut state = State::load(index)?;
 
     // Which files need reading: new ones, and those whose size or mtime changed.
@@ -241,6 +242,13 @@ pub fn ingest(
                         state.touch(&writer, index, f)?;
                     }
                     Ok(Some(pf)) => {
+                        if opts.strict {
+                            if let Some(a) = pf.articles.iter().find(|a| a.content_hash.is_empty()) {
+                                summary.push_error(&key, a.stored.line, &a.stored.headline, &a.stored.body);
+                                writer.commit().context("commit failed")?;
+                                return Err(strict_error(&summary));
+                            }
+                        }
                         let (errors, added) =
                             state.replace_file(&writer, index, f, pf, &mut summary)?;
                         for (line, kind, reason) in errors {
@@ -255,12 +263,17 @@ pub fn ingest(
                             summary.articles_removed += state.remove_file(&writer, index, &key);
                         }
                         summary.push_error(&key, None, &kind, &reason);
+                        if opts.strict {
+                            writer.commit().context("commit failed")?;
+                            return Err(strict_error(&summary));
+                        }
                     }
                 }
-            }
-            if opts.commit_every.is_some_and(|n| since_commit >= n) {
-                writer.commit().context("commit failed")?;
-                since_commit = 0;
+                // Commit between files (never inside one), so a commit holds whole files.
+                if opts.commit_every.is_some_and(|n| since_commit >= n) {
+                    writer.commit().context("commit failed")?;
+                    since_commit = 0;
+                }
             }
         }
         // Files whose duplicates lost their original this run are indexed again.
@@ -283,6 +296,52 @@ pub fn ingest(
         0.0
     };
     Ok(summary)
+}
+
+/// Opens the index writer. On a lock held by another process: fail with a clear message, or
+/// with `opts.wait` retry until it is free. Then reloads the reader, so the run starts from
+/// the last commit (another ingest may have committed while we waited).
+fn open_writer(index: &NewsIndex, opts: &IngestOptions) -> Result<IndexWriter> {
+    let threads = opts.threads.max(1);
+    let memory = opts.memory_bytes.max((15 << 20) * threads);
+    let mut told = false;
+    let writer = loop {
+        match index.index.writer_with_num_threads(threads, memory) {
+            Ok(w) => break w,
+            Err(tantivy::TantivyError::LockFailure(..)) if opts.wait => {
+                if !told {
+                    eprintln!(
+                        "newsindex: another ingest is writing to {}; waiting for it to finish",
+                        index.path.display()
+                    );
+                    told = true;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            Err(tantivy::TantivyError::LockFailure(..)) => anyhow::bail!(
+                "another newsindex ingest is writing to {} (the index is locked); \
+                 wait for it to finish, or pass --wait",
+                index.path.display()
+            ),
+            Err(e) => return Err(anyhow::Error::new(e).context("cannot open the index for writing")),
+        }
+    };
+    index.reload()?;
+    Ok(writer)
+}
+
+/// The error that ends a `--strict` run: its first input error.
+fn strict_error(summary: &IngestSummary) -> anyhow::Error {
+    let e = summary.errors.last().expect("an error was pushed");
+    let place = match e.line {
+        Some(line) => format!("{}:{line}", e.path),
+        None => e.path.clone(),
+    };
+    anyhow::anyhow!(
+        "stopped at the first input error (--strict): {place}: {} ({})",
+        e.reason,
+        e.kind
+    )
 }
 
 impl IngestSummary {
