@@ -181,7 +181,12 @@ fn lines_and_paragraphs_of_many_megabytes() {
     let (s, code) = ingest(&[&docs], &index, &[]);
     assert_eq!(code, 0, "{s}");
     assert_eq!(s["articles"], 5, "{s}");
-    for q in ["flibbertigibbet", "grommetville", "snorkelbury", "tiddlywick"] {
+    for q in [
+        "flibbertigibbet",
+        "grommetville",
+        "snorkelbury",
+        "tiddlywick",
+    ] {
         let hits = search(&index, q, &[]);
         assert_eq!(hits.len(), 1, "{q}");
         // A passage stays small however long the line.
@@ -397,7 +402,11 @@ fn errors_json_lists_every_error_and_the_summary_counts_kinds() {
     fs::write(docs.join("e1.txt"), "").unwrap();
     fs::write(docs.join("e2.txt"), "").unwrap();
     fs::write(docs.join("bin.txt"), b"\x00\x00\x00").unwrap();
-    fs::write(docs.join("f.jsonl"), "{\n{\"id\":\"ok\",\"headline\":\"H\",\"body\":\"B\"}\n").unwrap();
+    fs::write(
+        docs.join("f.jsonl"),
+        "{\n{\"id\":\"ok\",\"headline\":\"H\",\"body\":\"B\"}\n",
+    )
+    .unwrap();
     let index = tmp.path().join("idx");
     let errors_file = tmp.path().join("errors.json");
     let out = run(&[

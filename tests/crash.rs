@@ -70,7 +70,11 @@ fn assert_sound(index: &Path, what: &str) {
             String::from_utf8_lossy(&out.stderr)
         )
     });
-    assert_eq!(out.status.code(), Some(0), "{what}: check found problems: {r}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{what}: check found problems: {r}"
+    );
 }
 
 /// Checks the state left by a kill; returns the number of committed articles (None when the
@@ -92,7 +96,13 @@ fn check_after_kill(index: &Path, reference: &[String], what: &str) -> Option<us
         "{what}: the committed articles are not a prefix of the input"
     );
     // Readers answer.
-    let out = run(&["search", "the", "--json", "--index", index.to_str().unwrap()]);
+    let out = run(&[
+        "search",
+        "the",
+        "--json",
+        "--index",
+        index.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{what}: search failed after the kill");
     assert_sound(index, what);
     Some(n)
@@ -103,9 +113,20 @@ fn complete_and_check(docs: &Path, index: &Path, reference: &[String], what: &st
     let (s, code) = ingest(&[docs], index, &["--commit-every", COMMIT_EVERY]);
     assert_eq!(code, 0, "{what}: re-run failed: {s}");
     let ids = article_ids(index);
-    assert_eq!(ids.len(), reference.len(), "{what}: wrong count after re-run");
-    assert_eq!(ids.as_slice(), reference, "{what}: wrong articles after re-run");
-    assert_eq!(s["index_articles"].as_u64().unwrap() as usize, reference.len());
+    assert_eq!(
+        ids.len(),
+        reference.len(),
+        "{what}: wrong count after re-run"
+    );
+    assert_eq!(
+        ids.as_slice(),
+        reference,
+        "{what}: wrong articles after re-run"
+    );
+    assert_eq!(
+        s["index_articles"].as_u64().unwrap() as usize,
+        reference.len()
+    );
     assert_sound(index, what);
 }
 
@@ -163,7 +184,10 @@ fn sigkill_at_many_points_then_resume() {
         child.kill().ok();
         child.wait().unwrap();
         if let Some(n) = check_after_kill(&index, &reference, &format!("chained kill {k}")) {
-            assert!(n >= last, "chained kill {k}: committed articles went backwards");
+            assert!(
+                n >= last,
+                "chained kill {k}: committed articles went backwards"
+            );
             last = n;
         }
     }

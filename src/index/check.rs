@@ -166,15 +166,18 @@ fn check_documents(index: &NewsIndex, report: &mut CheckReport, problems: &mut P
     for (seg_ord, seg) in searcher.segment_readers().iter().enumerate() {
         for doc_id in seg.doc_ids_alive() {
             let at = format!("segment {seg_ord} doc {doc_id}");
-            let doc: TantivyDocument = match searcher.doc(DocAddress::new(seg_ord as u32, doc_id))
-            {
+            let doc: TantivyDocument = match searcher.doc(DocAddress::new(seg_ord as u32, doc_id)) {
                 Ok(d) => d,
                 Err(e) => {
                     problems.push("document", format!("{at}: cannot read: {e}"));
                     continue;
                 }
             };
-            let text = |field| doc.get_first(field).and_then(|v| v.as_str()).map(String::from);
+            let text = |field| {
+                doc.get_first(field)
+                    .and_then(|v| v.as_str())
+                    .map(String::from)
+            };
             let num = |field| doc.get_first(field).and_then(|v| v.as_u64());
             if let Some(json) = text(f.stored) {
                 report.articles += 1;
@@ -192,7 +195,10 @@ fn check_documents(index: &NewsIndex, report: &mut CheckReport, problems: &mut P
                 if id != a.id {
                     problems.push(
                         "article",
-                        format!("{at}: article id {id:?} differs from its stored id {:?}", a.id),
+                        format!(
+                            "{at}: article id {id:?} differs from its stored id {:?}",
+                            a.id
+                        ),
                     );
                 }
                 let file = text(f.file).unwrap_or_default();
@@ -220,10 +226,8 @@ fn check_documents(index: &NewsIndex, report: &mut CheckReport, problems: &mut P
                             );
                         }
                         if records.insert(path.clone(), ids).is_some() {
-                            problems.push(
-                                "file_record",
-                                format!("file {path} has two file records"),
-                            );
+                            problems
+                                .push("file_record", format!("file {path} has two file records"));
                         }
                     }
                     Err(e) => problems.push(

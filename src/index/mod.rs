@@ -92,7 +92,10 @@ impl NewsIndex {
             format: "newsindex".into(),
             schema_version: schema::SCHEMA_VERSION,
         };
-        write_atomic(&path.join(MARKER_FILE), &serde_json::to_vec_pretty(&marker)?)?;
+        write_atomic(
+            &path.join(MARKER_FILE),
+            &serde_json::to_vec_pretty(&marker)?,
+        )?;
         let (schema, _) = schema::build_schema();
         let dir = MmapDirectory::open(path)
             .with_context(|| format!("cannot open {} as an index folder", path.display()))?;

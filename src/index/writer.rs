@@ -31,7 +31,7 @@ use super::passages::split_passages;
 use super::schema::{Fields, KIND_ARTICLE, KIND_FILE, KIND_PASSAGE};
 use super::{NewsIndex, StoredArticle};
 use crate::ingest::walk::{walk, InputFile, WalkErrorKind};
-use crate::ingest::{parse_reader, Article, Format, ParseOptions};
+use crate::ingest::{parse_reader, Article, Format, ParseOptions, RecordError};
 
 /// How to ingest.
 #[derive(Debug, Clone)]
@@ -148,7 +148,14 @@ struct PreparedArticle {
 struct PreparedFile {
     hash: String,
     articles: Vec<PreparedArticle>,
+    errors: Vec<RecordError>,
 }
+
+/// Files at least this large are streamed: parsed from a reader in chunks of articles, so
+/// memory stays bounded whatever the file size.
+const STREAM_FILE_BYTES: u64 = 16 << 20;
+/// Articles per chunk when streaming a large file.
+const STREAM_CHUNK_ARTICLES: usize = 2048;
 
 /// Ingests `roots` into `index`. Input problems are collected in the summary, never fatal;
 /// an error is returned only when the index itself cannot be written.
@@ -161,7 +168,7 @@ pub fn ingest(
     let started = Instant::now();
     let mut summary = IngestSummary::default();
     // Take the writer lock first, so a second ingest fails (or starts waiting) at once.
-    let mut writer = open_writer(index, opts)?;
+    let writer = open_writer(index, opts)?;
     let walked = walk(roots, &opts.extensions);
     summary.files = walked.files.len();
     summary.skipped = walked.skipped;
@@ -178,7 +185,17 @@ pub fn ingest(
         }
     }
 
-    let mut state = State::load(index)?;
+    let state = State::load(index)?;
+    let mut run = Run {
+        index,
+        opts,
+        progress,
+        writer,
+        state,
+        summary,
+        since_commit: 0,
+        processed: HashSet::new(),
+    };
 
     // Which files need reading: new ones, and those whose size or mtime changed.
     let mut todo = Vec::new();
@@ -186,102 +203,47 @@ pub fn ingest(
     for f in walked.files {
         let key = f.path.to_string_lossy().into_owned();
         seen.insert(key.clone());
-        match state.records.get(&key) {
-            Some(r) if r.size == f.size && r.mtime == f.mtime => summary.files_unchanged += 1,
+        match run.state.records.get(&key) {
+            Some(r) if r.size == f.size && r.mtime == f.mtime => run.summary.files_unchanged += 1,
             _ => todo.push(f),
         }
     }
     if opts.prune {
-        let gone: Vec<String> = state
+        let gone: Vec<String> = run
+            .state
             .records
             .keys()
             .filter(|p| !seen.contains(*p) && !Path::new(p).exists())
             .cloned()
             .collect();
         for path in gone {
-            summary.articles_removed += state.remove_file(&writer, index, &path);
-            summary.files_removed += 1;
+            run.summary.articles_removed += run.state.remove_file(&run.writer, index, &path);
+            run.summary.files_removed += 1;
         }
     }
 
-    let total_bytes: u64 = todo.iter().map(|f| f.size).sum();
-    progress.start(todo.len() as u64, total_bytes);
-    let mut since_commit = 0usize;
-    let mut processed: HashSet<String> = HashSet::new();
+    progress.start(todo.len() as u64, todo.iter().map(|f| f.size).sum());
     let mut round = todo;
     loop {
-        for batch in batches(&round) {
-            let read_bytes = AtomicU64::new(0);
-            let prepared: Vec<(usize, Result<Option<PreparedFile>, (String, String)>)> = batch
-                .par_iter()
-                .map(|&i| {
-                    let f = &round[i];
-                    let old_hash = state
-                        .records
-                        .get(f.path.to_str().unwrap_or(""))
-                        .map(|r| r.hash.as_str());
-                    let r = prepare_file(
-                        f,
-                        old_hash,
-                        &opts.parse,
-                        &index.fields,
-                        &read_bytes,
-                        progress,
-                    );
-                    (i, r)
-                })
-                .collect();
-            summary.bytes += read_bytes.load(Ordering::Relaxed);
-            for (i, result) in prepared {
-                let f = &round[i];
-                let key = f.path.to_string_lossy().into_owned();
-                processed.insert(key.clone());
-                match result {
-                    Ok(None) => {
-                        summary.files_unchanged += 1;
-                        state.touch(&writer, index, f)?;
-                    }
-                    Ok(Some(pf)) => {
-                        if opts.strict {
-                            if let Some(a) = pf.articles.iter().find(|a| a.content_hash.is_empty()) {
-                                summary.push_error(&key, a.stored.line, &a.stored.headline, &a.stored.body);
-                                writer.commit().context("commit failed")?;
-                                return Err(strict_error(&summary));
-                            }
-                        }
-                        let (errors, added) =
-                            state.replace_file(&writer, index, f, pf, &mut summary)?;
-                        for (line, kind, reason) in errors {
-                            summary.push_error(&key, line, &kind, &reason);
-                        }
-                        summary.files_indexed += 1;
-                        since_commit += added;
-                    }
-                    Err((kind, reason)) => {
-                        // A file that now fails keeps no stale articles.
-                        if state.records.contains_key(&key) {
-                            summary.articles_removed += state.remove_file(&writer, index, &key);
-                        }
-                        summary.push_error(&key, None, &kind, &reason);
-                        if opts.strict {
-                            writer.commit().context("commit failed")?;
-                            return Err(strict_error(&summary));
-                        }
-                    }
-                }
-                // Commit between files (never inside one), so a commit holds whole files.
-                if opts.commit_every.is_some_and(|n| since_commit >= n) {
-                    writer.commit().context("commit failed")?;
-                    since_commit = 0;
-                }
-            }
+        let (large, small): (Vec<InputFile>, Vec<InputFile>) =
+            round.into_iter().partition(|f| f.size >= STREAM_FILE_BYTES);
+        for batch in batches(&small) {
+            run.small_files(&small, &batch)?;
+        }
+        for f in &large {
+            run.large_file(f)?;
         }
         // Files whose duplicates lost their original this run are indexed again.
-        round = state.orphaned_duplicates(&processed);
+        round = run.state.orphaned_duplicates(&run.processed);
         if round.is_empty() {
             break;
         }
     }
+    let Run {
+        mut writer,
+        mut summary,
+        ..
+    } = run;
     writer.commit().context("commit failed")?;
     writer
         .wait_merging_threads()
@@ -296,6 +258,250 @@ pub fn ingest(
         0.0
     };
     Ok(summary)
+}
+
+/// The state of one ingest run.
+struct Run<'a> {
+    index: &'a NewsIndex,
+    opts: &'a IngestOptions,
+    progress: &'a dyn Progress,
+    writer: IndexWriter,
+    state: State,
+    summary: IngestSummary,
+    since_commit: usize,
+    processed: HashSet<String>,
+}
+
+impl Run<'_> {
+    /// Reads and prepares a batch of files in parallel, then adds them in order.
+    fn small_files(&mut self, files: &[InputFile], batch: &[usize]) -> Result<()> {
+        let read_bytes = AtomicU64::new(0);
+        let (state, opts, fields, progress) =
+            (&self.state, self.opts, &self.index.fields, self.progress);
+        let prepared: Vec<Result<Option<PreparedFile>, FileFailure>> = batch
+            .par_iter()
+            .map(|&i| {
+                let f = &files[i];
+                let old_hash = state
+                    .records
+                    .get(f.path.to_str().unwrap_or(""))
+                    .map(|r| r.hash.as_str());
+                let r = prepare_file(f, old_hash, &opts.parse, fields, &read_bytes);
+                progress.advance(f.size);
+                r
+            })
+            .collect();
+        self.summary.bytes += read_bytes.load(Ordering::Relaxed);
+        for (&i, result) in batch.iter().zip(prepared) {
+            let f = &files[i];
+            match result {
+                Ok(None) => self.unchanged(f)?,
+                Ok(Some(pf)) => {
+                    if self.opts.strict && !pf.errors.is_empty() {
+                        let e = &pf.errors[0];
+                        let key = f.path.to_string_lossy();
+                        self.summary
+                            .push_error(&key, e.line, &kind_name(&e.kind), &e.reason);
+                        return self.strict_stop();
+                    }
+                    let mut record = self.state.begin_file(
+                        &self.writer,
+                        self.index,
+                        f,
+                        pf.hash,
+                        &mut self.summary,
+                    );
+                    for a in pf.articles {
+                        self.add(&mut record, a)?;
+                    }
+                    self.finish_file(f, record, pf.errors)?;
+                }
+                Err(failure) => {
+                    self.failed(f, failure);
+                    if self.opts.strict {
+                        return self.strict_stop();
+                    }
+                }
+            }
+            // Commit between files (never inside one): a commit always holds whole files.
+            self.maybe_commit()?;
+        }
+        Ok(())
+    }
+
+    /// Streams one large file: hash it, then parse it in chunks that are prepared in
+    /// parallel while the next chunk is parsed.
+    fn large_file(&mut self, f: &InputFile) -> Result<()> {
+        let key = f.path.to_string_lossy().into_owned();
+        let hash = match hash_file(&f.path) {
+            Ok(h) => h,
+            Err(failure) => {
+                self.failed(f, failure);
+                return Ok(());
+            }
+        };
+        if self.state.records.get(&key).is_some_and(|r| r.hash == hash) {
+            self.progress.advance(f.size);
+            return self.unchanged(f);
+        }
+        let file = match std::fs::File::open(&f.path) {
+            Ok(file) => file,
+            Err(e) => {
+                self.failed(f, io_failure(e));
+                return Ok(());
+            }
+        };
+        let mut record =
+            self.state
+                .begin_file(&self.writer, self.index, f, hash, &mut self.summary);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Article>>(2);
+        let mut record_errors = Vec::new();
+        let parse_opts = &self.opts.parse;
+        let outcome = std::thread::scope(|scope| -> Result<Result<(), FileFailure>> {
+            let parser =
+                scope.spawn(move || {
+                    let mut reader = BufReader::with_capacity(1 << 20, file);
+                    let mut chunk = Vec::with_capacity(STREAM_CHUNK_ARTICLES);
+                    let mut errors = Vec::new();
+                    let result =
+                        parse_reader(&f.path, &mut reader, f.format, parse_opts, &mut |item| {
+                            match item {
+                                Ok(a) => {
+                                    chunk.push(a);
+                                    if chunk.len() == STREAM_CHUNK_ARTICLES {
+                                        let _ = tx.send(std::mem::replace(
+                                            &mut chunk,
+                                            Vec::with_capacity(STREAM_CHUNK_ARTICLES),
+                                        ));
+                                    }
+                                }
+                                Err(e) => errors.push(e),
+                            }
+                        });
+                    if !chunk.is_empty() {
+                        let _ = tx.send(chunk);
+                    }
+                    (result, errors)
+                });
+            for chunk in rx {
+                let bytes: u64 = chunk
+                    .iter()
+                    .map(|a| (a.headline.len() + a.body.len()) as u64)
+                    .sum();
+                let fields = &self.index.fields;
+                let prepared: Vec<PreparedArticle> = chunk
+                    .into_par_iter()
+                    .map(|a| prepare_article(a, f, fields))
+                    .collect();
+                for a in prepared {
+                    self.add(&mut record, a)?;
+                }
+                self.progress.advance(bytes);
+            }
+            let (result, errors) = parser.join().expect("parser thread panicked");
+            record_errors = errors;
+            Ok(result.map_err(|e| FileFailure {
+                kind: kind_name(&e.kind),
+                reason: e.reason,
+            }))
+        })?;
+        self.summary.bytes += f.size;
+        let outcome = match outcome {
+            Ok(()) if self.opts.strict && !record_errors.is_empty() => {
+                let e = &record_errors[0];
+                Err(FileFailure {
+                    kind: kind_name(&e.kind),
+                    reason: match e.line {
+                        Some(line) => format!("line {line}: {}", e.reason),
+                        None => e.reason.clone(),
+                    },
+                })
+            }
+            other => other,
+        };
+        match outcome {
+            Ok(()) => self.finish_file(f, record, record_errors)?,
+            Err(failure) => {
+                // Nothing of a file that fails part-way is kept; its record is not written,
+                // so the next run tries it again.
+                self.writer
+                    .delete_term(Term::from_field_text(self.index.fields.file, &key));
+                self.summary.articles -= record.articles.len();
+                self.state.abandon_file(&record);
+                self.failed(f, failure);
+                if self.opts.strict {
+                    return self.strict_stop();
+                }
+            }
+        }
+        self.maybe_commit()
+    }
+
+    /// Ends a `--strict` run at its first input error: what was indexed before is committed.
+    fn strict_stop(&mut self) -> Result<()> {
+        self.writer.commit().context("commit failed")?;
+        Err(strict_error(&self.summary))
+    }
+
+    fn add(&mut self, record: &mut FileRecord, a: PreparedArticle) -> Result<()> {
+        if self.state.add_article(
+            &self.writer,
+            &self.index.fields,
+            record,
+            a,
+            &mut self.summary,
+        )? {
+            self.since_commit += 1;
+        }
+        Ok(())
+    }
+
+    fn finish_file(
+        &mut self,
+        f: &InputFile,
+        record: FileRecord,
+        errors: Vec<RecordError>,
+    ) -> Result<()> {
+        let key = f.path.to_string_lossy().into_owned();
+        for e in errors {
+            self.summary
+                .push_error(&key, e.line, &kind_name(&e.kind), &e.reason);
+        }
+        self.state
+            .finish_file(&self.writer, &self.index.fields, record)?;
+        self.summary.files_indexed += 1;
+        self.processed.insert(key);
+        Ok(())
+    }
+
+    fn unchanged(&mut self, f: &InputFile) -> Result<()> {
+        self.summary.files_unchanged += 1;
+        self.processed.insert(f.path.to_string_lossy().into_owned());
+        self.state.touch(&self.writer, self.index, f)
+    }
+
+    fn failed(&mut self, f: &InputFile, failure: FileFailure) {
+        let key = f.path.to_string_lossy().into_owned();
+        // A file that now fails keeps no stale articles.
+        if self.state.records.contains_key(&key) {
+            self.summary.articles_removed += self.state.remove_file(&self.writer, self.index, &key);
+        }
+        self.summary
+            .push_error(&key, None, &failure.kind, &failure.reason);
+        self.processed.insert(key);
+    }
+
+    fn maybe_commit(&mut self) -> Result<()> {
+        if self
+            .opts
+            .commit_every
+            .is_some_and(|n| self.since_commit >= n)
+        {
+            self.writer.commit().context("commit failed")?;
+            self.since_commit = 0;
+        }
+        Ok(())
+    }
 }
 
 /// Opens the index writer. On a lock held by another process: fail with a clear message, or
@@ -323,7 +529,9 @@ fn open_writer(index: &NewsIndex, opts: &IngestOptions) -> Result<IndexWriter> {
                  wait for it to finish, or pass --wait",
                 index.path.display()
             ),
-            Err(e) => return Err(anyhow::Error::new(e).context("cannot open the index for writing")),
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context("cannot open the index for writing"))
+            }
         }
     };
     index.reload()?;
@@ -342,6 +550,31 @@ fn strict_error(summary: &IngestSummary) -> anyhow::Error {
         e.reason,
         e.kind
     )
+}
+
+/// Why a whole file could not be indexed.
+struct FileFailure {
+    kind: String,
+    reason: String,
+}
+
+fn io_failure(e: std::io::Error) -> FileFailure {
+    let kind = if e.kind() == std::io::ErrorKind::NotFound {
+        "not_found"
+    } else {
+        "io"
+    };
+    FileFailure {
+        kind: kind.into(),
+        reason: format!("cannot read: {e}"),
+    }
+}
+
+fn hash_file(path: &Path) -> Result<String, FileFailure> {
+    let mut h = blake3::Hasher::new();
+    h.update_reader(std::fs::File::open(path).map_err(io_failure)?)
+        .map_err(io_failure)?;
+    Ok(h.finalize().to_hex()[..32].to_string())
 }
 
 impl IngestSummary {
@@ -385,24 +618,15 @@ fn prepare_file(
     parse: &ParseOptions,
     fields: &Fields,
     read_bytes: &AtomicU64,
-    progress: &dyn Progress,
-) -> Result<Option<PreparedFile>, (String, String)> {
-    let bytes = std::fs::read(&f.path).map_err(|e| {
-        let kind = if e.kind() == std::io::ErrorKind::NotFound {
-            "not_found"
-        } else {
-            "io"
-        };
-        (kind.to_string(), format!("cannot read: {e}"))
-    })?;
+) -> Result<Option<PreparedFile>, FileFailure> {
+    let bytes = std::fs::read(&f.path).map_err(io_failure)?;
     read_bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-    progress.advance(f.size);
     let hash = blake3::hash(&bytes).to_hex()[..32].to_string();
     if old_hash == Some(hash.as_str()) {
         return Ok(None);
     }
     let mut articles = Vec::new();
-    let mut record_errors = Vec::new();
+    let mut errors = Vec::new();
     let mut reader = BufReader::new(&bytes[..]);
     parse_reader(
         &f.path,
@@ -410,32 +634,18 @@ fn prepare_file(
         f.format,
         parse,
         &mut |item| match item {
-            Ok(a) => articles.push(a),
-            Err(e) => record_errors.push(e),
+            Ok(a) => articles.push(prepare_article(a, f, fields)),
+            Err(e) => errors.push(e),
         },
     )
-    .map_err(|e| (kind_name(&e.kind), e.reason))?;
-    let mut prepared: Vec<PreparedArticle> = articles
-        .into_iter()
-        .map(|a| prepare_article(a, f, fields))
-        .collect();
-    // Record errors travel as pseudo-articles with no passages; see replace_file.
-    for e in record_errors {
-        prepared.push(PreparedArticle {
-            default_id: String::new(),
-            content_hash: String::new(),
-            stored: StoredArticle {
-                line: e.line,
-                headline: kind_name(&e.kind),
-                body: e.reason,
-                ..Default::default()
-            },
-            passages: Vec::new(),
-        });
-    }
+    .map_err(|e| FileFailure {
+        kind: kind_name(&e.kind),
+        reason: e.reason,
+    })?;
     Ok(Some(PreparedFile {
         hash,
-        articles: prepared,
+        articles,
+        errors,
     }))
 }
 
@@ -645,79 +855,106 @@ impl State {
         Ok(())
     }
 
-    /// Replaces a file's documents with its new articles. Returns the record-level errors
-    /// (line, kind, reason) and the number of articles added.
-    #[allow(clippy::type_complexity)]
-    fn replace_file(
+    /// Starts (re)indexing a file: deletes its old documents and returns its new record.
+    fn begin_file(
         &mut self,
         writer: &IndexWriter,
         index: &NewsIndex,
         f: &InputFile,
-        pf: PreparedFile,
+        hash: String,
         summary: &mut IngestSummary,
-    ) -> Result<(Vec<(Option<usize>, String, String)>, usize)> {
-        let fields = &index.fields;
+    ) -> FileRecord {
         let path = f.path.to_string_lossy().into_owned();
         summary.articles_removed += self.remove_file(writer, index, &path);
-        let mut record = FileRecord {
-            path: path.clone(),
+        FileRecord {
+            path,
             rel: f.rel.clone(),
-            hash: pf.hash,
+            hash,
             size: f.size,
             mtime: f.mtime,
             ..Default::default()
-        };
-        let mut errors = Vec::new();
-        let mut added = 0;
-        for mut a in pf.articles {
-            if a.content_hash.is_empty() {
-                errors.push((a.stored.line, a.stored.headline, a.stored.body));
-                continue;
-            }
-            if self.owner.contains_key(&a.content_hash) {
-                summary.duplicates += 1;
-                self.dup_holders
-                    .entry(a.content_hash.clone())
-                    .or_default()
-                    .push(path.clone());
-                record.duplicates.push(a.content_hash);
-                continue;
-            }
-            let id = self.unique_id(a.default_id, &path);
-            self.owner.insert(a.content_hash.clone(), path.clone());
-            self.ids.insert(id.clone(), path.clone());
-
-            let mut doc = TantivyDocument::default();
-            doc.add_text(fields.kind, KIND_ARTICLE);
-            doc.add_text(fields.article_id, &id);
-            doc.add_text(fields.file, &path);
-            doc.add_text(fields.content_hash, &a.content_hash);
-            a.stored.id = id.clone();
-            doc.add_text(fields.stored, serde_json::to_string(&a.stored)?);
-            writer.add_document(doc)?;
-            summary.passages += a.passages.len();
-            for mut p in a.passages {
-                p.add_text(fields.article_id, &id);
-                p.add_text(fields.file, &path);
-                writer.add_document(p)?;
-            }
-            record.articles.push((id, a.content_hash));
-            added += 1;
         }
-        summary.articles += added;
+    }
+
+    /// Adds one article of the file being indexed, unless it duplicates one already indexed.
+    /// Returns whether it was added.
+    fn add_article(
+        &mut self,
+        writer: &IndexWriter,
+        fields: &Fields,
+        record: &mut FileRecord,
+        mut a: PreparedArticle,
+        summary: &mut IngestSummary,
+    ) -> Result<bool> {
+        let path = &record.path;
+        if self.owner.contains_key(&a.content_hash) {
+            summary.duplicates += 1;
+            self.dup_holders
+                .entry(a.content_hash.clone())
+                .or_default()
+                .push(path.clone());
+            record.duplicates.push(a.content_hash);
+            return Ok(false);
+        }
+        let id = self.unique_id(a.default_id, path);
+        self.owner.insert(a.content_hash.clone(), path.clone());
+        // Claimed by a placeholder path so that a second article of the same file with the
+        // same id gets a suffix too.
+        self.ids.insert(id.clone(), String::new());
+
+        let mut doc = TantivyDocument::default();
+        doc.add_text(fields.kind, KIND_ARTICLE);
+        doc.add_text(fields.article_id, &id);
+        doc.add_text(fields.file, path);
+        doc.add_text(fields.content_hash, &a.content_hash);
+        a.stored.id = id.clone();
+        doc.add_text(fields.stored, serde_json::to_string(&a.stored)?);
+        writer.add_document(doc)?;
+        summary.passages += a.passages.len();
+        for mut p in a.passages {
+            p.add_text(fields.article_id, &id);
+            p.add_text(fields.file, path);
+            writer.add_document(p)?;
+        }
+        record.articles.push((id, a.content_hash));
+        summary.articles += 1;
+        Ok(true)
+    }
+
+    /// Forgets the articles of a file that failed part-way (their documents are deleted).
+    fn abandon_file(&mut self, record: &FileRecord) {
+        for (id, h) in &record.articles {
+            self.ids.remove(id);
+            self.owner.remove(h);
+        }
+    }
+
+    /// Ends a file: its record is written last, so a file whose record is in a commit is
+    /// complete in it.
+    fn finish_file(
+        &mut self,
+        writer: &IndexWriter,
+        fields: &Fields,
+        record: FileRecord,
+    ) -> Result<()> {
+        for (id, _) in &record.articles {
+            self.ids.insert(id.clone(), record.path.clone());
+        }
         writer.add_document(file_document(fields, &record)?)?;
-        self.records.insert(path, record);
-        Ok((errors, added))
+        self.records.insert(record.path.clone(), record);
+        Ok(())
     }
 
     /// An id not used by another file: the default id, else with a `~N` suffix.
-    fn unique_id(&self, id: String, path: &str) -> String {
-        if self.ids.get(&id).is_none_or(|p| p == path) {
+    /// Ids of the file being indexed were released by `begin_file`, so an id still taken
+    /// belongs to another file or to an earlier article of this one.
+    fn unique_id(&self, id: String, _path: &str) -> String {
+        if !self.ids.contains_key(&id) {
             return id;
         }
         (2..)
             .map(|n| format!("{id}~{n}"))
-            .find(|c| self.ids.get(c).is_none_or(|p| p == path))
+            .find(|c| !self.ids.contains_key(c))
             .unwrap()
     }
 

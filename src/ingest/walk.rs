@@ -186,5 +186,5 @@ fn extension_wanted(path: &Path, extensions: &[String]) -> bool {
         || path
             .extension()
             .map(|e| e.to_string_lossy().to_ascii_lowercase())
-            .is_some_and(|e| extensions.iter().any(|x| *x == e))
+            .is_some_and(|e| extensions.contains(&e))
 }

@@ -1,5 +1,6 @@
 //! Passage search: rank passages by BM25, group them by article, highlight the matches.
 
+pub mod articles;
 pub mod highlight;
 pub mod query;
 
@@ -61,9 +62,10 @@ pub struct Hit {
 
 /// Runs `query_text` and returns the best passages of the best articles.
 pub fn search(index: &NewsIndex, query_text: &str, opts: &SearchOptions) -> Result<Vec<Hit>> {
-    let query = query::parse_query(index, query_text, opts.conjunction)?;
+    let parsed = query::parse_query(index, query_text, opts.conjunction)?;
     let searcher = index.searcher();
-    let highlighter = Highlighter::new(index, query.as_ref());
+    let highlighter = Highlighter::new(index, parsed.as_ref());
+    let query = articles::article_level(index, &searcher, parsed)?;
     let per_article = opts.per_article.max(1);
     let want = opts.limit;
     if want == 0 {
