@@ -4,6 +4,7 @@
 //! [`index`] (passages, schema, writing) -> [`search`] (queries, ranking, highlights) ->
 //! [`cli`] (the `newsindex` command).
 
+pub mod bench;
 pub mod cli;
 pub mod index;
 pub mod ingest;

@@ -1,6 +1,7 @@
 //! The command line: one module per subcommand, each parsing its flags and printing; the work
 //! is done by the library.
 
+mod bench;
 mod ingest;
 mod output;
 mod search;
@@ -27,6 +28,8 @@ enum Command {
     Stats(stats::Args),
     /// Print one article in full.
     Show(show::Args),
+    /// Time an index build (every stage), memory, index size and search latency.
+    Bench(bench::Args),
 }
 
 /// Exit codes, documented in the README.
@@ -49,6 +52,7 @@ pub fn main() -> i32 {
         Command::Search(a) => search::run(a),
         Command::Stats(a) => stats::run(a),
         Command::Show(a) => show::run(a),
+        Command::Bench(a) => bench::run_cli(a),
     };
     match result {
         Ok(code) => code,

@@ -102,6 +102,50 @@ pub struct IngestSummary {
     pub mb_per_s: f64,
     /// Articles in the index after this run.
     pub index_articles: u64,
+    /// Where the time went.
+    pub stages: StageSeconds,
+    /// Tokens seen by the entity tagger (0 when entities are off).
+    pub tokens: u64,
+}
+
+/// Time spent in each stage of the pipeline. Read, parse, entities and passages run on
+/// several threads at once: their figures are thread-seconds, summed over threads. Index is
+/// the wall time until the last document was handed to tantivy; commit and merge are wall time.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StageSeconds {
+    pub read: f64,
+    pub parse: f64,
+    pub entities: f64,
+    pub passages: f64,
+    pub index: f64,
+    pub commit: f64,
+    pub merge: f64,
+}
+
+/// Thread-summed stage timers, in nanoseconds, shared by the pipeline's threads.
+#[derive(Default)]
+struct Stages {
+    read: AtomicU64,
+    parse: AtomicU64,
+    entities: AtomicU64,
+    passages: AtomicU64,
+    tokens: AtomicU64,
+}
+
+impl Stages {
+    fn time<T>(counter: &AtomicU64, f: impl FnOnce() -> T) -> T {
+        let t = Instant::now();
+        let out = f();
+        counter.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        out
+    }
+}
+
+/// What the parallel stage needs to prepare a file's documents.
+struct Prep<'a> {
+    parse: &'a ParseOptions,
+    fields: &'a Fields,
+    stages: &'a Stages,
 }
 
 /// Progress events for a progress bar.
@@ -186,7 +230,13 @@ pub fn ingest(
             e => anyhow::Error::new(e).context("cannot open the index for writing"),
         })?;
     let state = State::load(index)?;
+    let stages = Stages::default();
     let mut run = Run {
+        prep: Prep {
+            parse: &opts.parse,
+            fields: &index.fields,
+            stages: &stages,
+        },
         index,
         opts,
         progress,
@@ -244,10 +294,21 @@ pub fn ingest(
         mut summary,
         ..
     } = run;
+    let t = Instant::now();
+    summary.stages.index = started.elapsed().as_secs_f64();
     writer.commit().context("commit failed")?;
+    summary.stages.commit = t.elapsed().as_secs_f64();
+    let t = Instant::now();
     writer
         .wait_merging_threads()
         .context("merging segments failed")?;
+    summary.stages.merge = t.elapsed().as_secs_f64();
+    let secs = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64 / 1e9;
+    summary.stages.read = secs(&stages.read);
+    summary.stages.parse = secs(&stages.parse);
+    summary.stages.entities = secs(&stages.entities);
+    summary.stages.passages = secs(&stages.passages);
+    summary.tokens = stages.tokens.load(Ordering::Relaxed);
     progress.finish();
     index.reload()?;
     summary.index_articles = super::stats::count_kind(index, KIND_ARTICLE)?;
@@ -262,6 +323,7 @@ pub fn ingest(
 
 /// The state of one ingest run.
 struct Run<'a> {
+    prep: Prep<'a>,
     index: &'a NewsIndex,
     opts: &'a IngestOptions,
     progress: &'a dyn Progress,
@@ -276,8 +338,7 @@ impl Run<'_> {
     /// Reads and prepares a batch of files in parallel, then adds them in order.
     fn small_files(&mut self, files: &[InputFile], batch: &[usize]) -> Result<()> {
         let read_bytes = AtomicU64::new(0);
-        let (state, opts, fields, progress) =
-            (&self.state, self.opts, &self.index.fields, self.progress);
+        let (state, prep, progress) = (&self.state, &self.prep, self.progress);
         let prepared: Vec<Result<Option<PreparedFile>, FileFailure>> = batch
             .par_iter()
             .map(|&i| {
@@ -286,7 +347,7 @@ impl Run<'_> {
                     .records
                     .get(f.path.to_str().unwrap_or(""))
                     .map(|r| r.hash.as_str());
-                let r = prepare_file(f, old_hash, &opts.parse, fields, &read_bytes);
+                let r = prep.file(f, old_hash, &read_bytes);
                 progress.advance(f.size);
                 r
             })
@@ -342,13 +403,15 @@ impl Run<'_> {
                 .begin_file(&self.writer, self.index, f, hash, &mut self.summary);
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Article>>(2);
         let mut record_errors = Vec::new();
-        let parse_opts = &self.opts.parse;
+        let parse_opts = self.prep.parse;
+        let parse_ns = &self.prep.stages.parse;
         let outcome = std::thread::scope(|scope| -> Result<Result<(), FileFailure>> {
             let parser =
                 scope.spawn(move || {
                     let mut reader = BufReader::with_capacity(1 << 20, file);
                     let mut chunk = Vec::with_capacity(STREAM_CHUNK_ARTICLES);
                     let mut errors = Vec::new();
+                    let t = Instant::now();
                     let result =
                         parse_reader(&f.path, &mut reader, f.format, parse_opts, &mut |item| {
                             match item {
@@ -364,6 +427,9 @@ impl Run<'_> {
                                 Err(e) => errors.push(e),
                             }
                         });
+                    // Includes time blocked on a full channel: the parser is not the bottleneck
+                    // when that happens, so read this figure as an upper bound.
+                    parse_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
                     if !chunk.is_empty() {
                         let _ = tx.send(chunk);
                     }
@@ -374,11 +440,9 @@ impl Run<'_> {
                     .iter()
                     .map(|a| (a.headline.len() + a.body.len()) as u64)
                     .sum();
-                let fields = &self.index.fields;
-                let prepared: Vec<PreparedArticle> = chunk
-                    .into_par_iter()
-                    .map(|a| prepare_article(a, f, fields))
-                    .collect();
+                let prep = &self.prep;
+                let prepared: Vec<PreparedArticle> =
+                    chunk.into_par_iter().map(|a| prep.article(a, f)).collect();
                 for a in prepared {
                     self.add(&mut record, a)?;
                 }
@@ -527,42 +591,52 @@ fn batches(files: &[InputFile]) -> Vec<Vec<usize>> {
     out
 }
 
-/// Reads, hashes and parses one file. Ok(None): same content as `old_hash`.
-fn prepare_file(
-    f: &InputFile,
-    old_hash: Option<&str>,
-    parse: &ParseOptions,
-    fields: &Fields,
-    read_bytes: &AtomicU64,
-) -> Result<Option<PreparedFile>, FileFailure> {
-    let bytes = std::fs::read(&f.path).map_err(io_failure)?;
-    read_bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-    let hash = blake3::hash(&bytes).to_hex()[..32].to_string();
-    if old_hash == Some(hash.as_str()) {
-        return Ok(None);
+impl Prep<'_> {
+    /// Reads, hashes and parses one file, and prepares its articles. Ok(None): same content
+    /// as `old_hash`.
+    fn file(
+        &self,
+        f: &InputFile,
+        old_hash: Option<&str>,
+        read_bytes: &AtomicU64,
+    ) -> Result<Option<PreparedFile>, FileFailure> {
+        let bytes =
+            Stages::time(&self.stages.read, || std::fs::read(&f.path)).map_err(io_failure)?;
+        read_bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        let hash = blake3::hash(&bytes).to_hex()[..32].to_string();
+        if old_hash == Some(hash.as_str()) {
+            return Ok(None);
+        }
+        let mut articles = Vec::new();
+        let mut errors = Vec::new();
+        Stages::time(&self.stages.parse, || {
+            let mut reader = BufReader::new(&bytes[..]);
+            parse_reader(
+                &f.path,
+                &mut reader,
+                f.format,
+                self.parse,
+                &mut |item| match item {
+                    Ok(a) => articles.push(a),
+                    Err(e) => errors.push(e),
+                },
+            )
+        })
+        .map_err(|e| FileFailure {
+            kind: kind_name(&e.kind),
+            reason: e.reason,
+        })?;
+        Ok(Some(PreparedFile {
+            hash,
+            articles: articles.into_iter().map(|a| self.article(a, f)).collect(),
+            errors,
+        }))
     }
-    let mut articles = Vec::new();
-    let mut errors = Vec::new();
-    let mut reader = BufReader::new(&bytes[..]);
-    parse_reader(
-        &f.path,
-        &mut reader,
-        f.format,
-        parse,
-        &mut |item| match item {
-            Ok(a) => articles.push(prepare_article(a, f, fields)),
-            Err(e) => errors.push(e),
-        },
-    )
-    .map_err(|e| FileFailure {
-        kind: kind_name(&e.kind),
-        reason: e.reason,
-    })?;
-    Ok(Some(PreparedFile {
-        hash,
-        articles,
-        errors,
-    }))
+
+    /// Splits an article into passages and builds its passage documents.
+    fn article(&self, a: Article, f: &InputFile) -> PreparedArticle {
+        Stages::time(&self.stages.passages, || prepare_article(a, f, self.fields))
+    }
 }
 
 fn kind_name<T: Serialize>(kind: &T) -> String {
