@@ -6,6 +6,7 @@
 
 pub mod bench;
 pub mod cli;
+pub mod entities;
 pub mod index;
 pub mod ingest;
 pub mod search;

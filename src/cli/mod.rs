@@ -2,7 +2,9 @@
 //! is done by the library.
 
 mod bench;
+mod entities;
 mod ingest;
+mod mentions;
 mod output;
 mod search;
 mod show;
@@ -26,6 +28,10 @@ enum Command {
     Search(search::Args),
     /// Show what an index holds.
     Stats(stats::Args),
+    /// Every mention of a person (or organisation, or place), article by article.
+    Mentions(mentions::Args),
+    /// The most mentioned entities, overall or among the articles matching a query.
+    Entities(entities::Args),
     /// Print one article in full.
     Show(show::Args),
     /// Time an index build (every stage), memory, index size and search latency.
@@ -52,6 +58,8 @@ pub fn main() -> i32 {
         Command::Search(a) => search::run(a),
         Command::Stats(a) => stats::run(a),
         Command::Show(a) => show::run(a),
+        Command::Mentions(a) => mentions::run(a),
+        Command::Entities(a) => entities::run(a),
         Command::Bench(a) => bench::run_cli(a),
     };
     match result {

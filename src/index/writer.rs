@@ -28,8 +28,11 @@ use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{IndexWriter, TantivyDocument, Term};
 
 use super::passages::split_passages;
-use super::schema::{Fields, KIND_ARTICLE, KIND_FILE, KIND_PASSAGE};
-use super::{NewsIndex, StoredArticle};
+use super::schema::{
+    entity_key, label_key, Fields, KIND_ARTICLE, KIND_FILE, KIND_MENTION, KIND_PASSAGE,
+};
+use super::{NewsIndex, StoredArticle, StoredMention};
+use crate::entities::{DocEntities, EntityType, Mention, Tagger};
 use crate::ingest::walk::{walk, InputFile, WalkErrorKind};
 use crate::ingest::{parse_reader, Article, Format, ParseOptions, RecordError};
 
@@ -47,6 +50,8 @@ pub struct IngestOptions {
     pub threads: usize,
     /// Commit after at least this many new articles (None: once at the end).
     pub commit_every: Option<usize>,
+    /// Tag people, organisations and places with the built-in model.
+    pub entities: bool,
 }
 
 impl Default for IngestOptions {
@@ -58,6 +63,7 @@ impl Default for IngestOptions {
             memory_bytes: 256 << 20,
             threads: 2,
             commit_every: None,
+            entities: true,
         }
     }
 }
@@ -143,6 +149,7 @@ impl Stages {
 
 /// What the parallel stage needs to prepare a file's documents.
 struct Prep<'a> {
+    tagger: Option<&'a Tagger>,
     parse: &'a ParseOptions,
     fields: &'a Fields,
     stages: &'a Stages,
@@ -181,6 +188,8 @@ struct PreparedArticle {
     stored: StoredArticle,
     /// Passage documents, without the article id yet.
     passages: Vec<TantivyDocument>,
+    /// Mention documents, without the article id yet.
+    mention_docs: Vec<TantivyDocument>,
 }
 
 struct PreparedFile {
@@ -233,6 +242,7 @@ pub fn ingest(
     let stages = Stages::default();
     let mut run = Run {
         prep: Prep {
+            tagger: opts.entities.then(Tagger::builtin),
             parse: &opts.parse,
             fields: &index.fields,
             stages: &stages,
@@ -633,9 +643,16 @@ impl Prep<'_> {
         }))
     }
 
-    /// Splits an article into passages and builds its passage documents.
+    /// Tags an article's entities, splits it into passages and builds its documents.
     fn article(&self, a: Article, f: &InputFile) -> PreparedArticle {
-        Stages::time(&self.stages.passages, || prepare_article(a, f, self.fields))
+        let ents = self.tagger.map(|t| {
+            Stages::time(&self.stages.entities, || {
+                t.tag_document(&a.headline, &a.body)
+            })
+        });
+        Stages::time(&self.stages.passages, || {
+            prepare_article(a, f, self.fields, ents.as_ref())
+        })
     }
 }
 
@@ -677,10 +694,18 @@ pub fn parse_iso_date(s: &str) -> Option<tantivy::DateTime> {
     ))
 }
 
-fn prepare_article(a: Article, f: &InputFile, fields: &Fields) -> PreparedArticle {
+fn prepare_article(
+    a: Article,
+    f: &InputFile,
+    fields: &Fields,
+    ents: Option<&DocEntities>,
+) -> PreparedArticle {
     let default_id = default_id(&a, f);
     let content_hash = content_hash(&a.headline, &a.body);
     let date = a.date.as_deref().and_then(parse_iso_date);
+    let empty = DocEntities::default();
+    let ents = ents.unwrap_or(&empty);
+    let mut body_mentions = ents.body.iter().peekable();
     let passages = split_passages(&a.body)
         .iter()
         .enumerate()
@@ -705,17 +730,40 @@ fn prepare_article(a: Article, f: &InputFile, fields: &Fields) -> PreparedArticl
                     d.add_text(field, l);
                 }
             }
+            // Entities of the passage; the headline's go with the lead passage.
+            let mut names: Vec<&Mention> = Vec::new();
+            if no == 0 {
+                names.extend(&ents.headline);
+            }
+            while let Some(m) = body_mentions.next_if(|m| m.start < p.end) {
+                names.push(m);
+            }
+            for m in names {
+                let field = match m.kind {
+                    EntityType::Person => fields.person,
+                    EntityType::Org => fields.org,
+                    EntityType::Location => fields.location,
+                    EntityType::Misc => continue,
+                };
+                d.add_text(field, &m.canonical);
+                if m.surface != m.canonical {
+                    d.add_text(field, &m.surface);
+                }
+            }
             d.add_u64(fields.passage_no, no as u64);
             d.add_u64(fields.passage_start, p.char_start as u64);
             d.add_u64(fields.passage_end, p.char_end as u64);
             d
         })
         .collect();
+    let mention_docs = mention_documents(fields, ents, date);
     let stored = StoredArticle {
         id: String::new(),
         file: f.path.to_string_lossy().into_owned(),
         position: a.position,
         line: a.line,
+        mentions: stored_mentions(&a.body, &ents.body),
+        headline_mentions: stored_mentions(&a.headline, &ents.headline),
         headline: a.headline,
         body: a.body,
         date: a.date,
@@ -732,7 +780,52 @@ fn prepare_article(a: Article, f: &InputFile, fields: &Fields) -> PreparedArticl
         content_hash,
         stored,
         passages,
+        mention_docs,
     }
+}
+
+/// Mentions with char offsets, computed in one pass over the text (mentions are in order).
+fn stored_mentions(text: &str, mentions: &[Mention]) -> Vec<StoredMention> {
+    let spans: Vec<(usize, usize)> = mentions.iter().map(|m| (m.start, m.end)).collect();
+    let chars = crate::search::highlight::to_char_offsets(text, &spans);
+    mentions
+        .iter()
+        .zip(chars)
+        .map(|(m, (start, end))| StoredMention {
+            start,
+            end,
+            kind: m.kind.as_str().to_string(),
+            surface: m.surface.clone(),
+            canonical: m.canonical.clone(),
+        })
+        .collect()
+}
+
+/// One document per (entity type, canonical name) of the article, with its mention count.
+fn mention_documents(
+    fields: &Fields,
+    ents: &DocEntities,
+    date: Option<tantivy::DateTime>,
+) -> Vec<TantivyDocument> {
+    let mut counts: BTreeMap<(EntityType, String), u64> = BTreeMap::new();
+    for m in ents.headline.iter().chain(&ents.body) {
+        *counts.entry((m.kind, label_key(&m.canonical))).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .map(|((kind, name), n)| {
+            let mut d = TantivyDocument::default();
+            d.add_text(fields.kind, KIND_MENTION);
+            d.add_text(fields.entity, entity_key(kind.as_str(), &name));
+            let last = name.rsplit(' ').next().unwrap_or(&name);
+            d.add_text(fields.entity_last, entity_key(kind.as_str(), last));
+            d.add_u64(fields.mention_count, n);
+            if let Some(date) = date {
+                d.add_date(fields.date, date);
+            }
+            d
+        })
+        .collect()
 }
 
 fn file_document(fields: &Fields, record: &FileRecord) -> Result<TantivyDocument> {
@@ -901,7 +994,7 @@ impl State {
         doc.add_text(fields.stored, serde_json::to_string(&a.stored)?);
         writer.add_document(doc)?;
         summary.passages += a.passages.len();
-        for mut p in a.passages {
+        for mut p in a.passages.into_iter().chain(a.mention_docs) {
             p.add_text(fields.article_id, &id);
             p.add_text(fields.file, path);
             writer.add_document(p)?;

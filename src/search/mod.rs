@@ -2,6 +2,7 @@
 
 pub mod articles;
 pub mod highlight;
+pub mod mentions;
 pub mod query;
 
 use std::collections::HashMap;
