@@ -94,7 +94,8 @@ pub fn build_schema() -> (Schema, Fields) {
             .set_tokenizer("default")
             .set_index_option(IndexRecordOption::Basic),
     );
-    let stored_u64 = NumericOptions::default().set_stored();
+    // Read for every ranked passage while grouping hits: fast fields, not the doc store.
+    let fast_u64 = NumericOptions::default().set_fast();
     let date = DateOptions::default()
         .set_indexed()
         .set_fast()
@@ -114,9 +115,9 @@ pub fn build_schema() -> (Schema, Fields) {
     let person = b.add_text_field("person", label.clone());
     let org = b.add_text_field("org", label.clone());
     let location = b.add_text_field("location", label);
-    let passage_no = b.add_u64_field("passage_no", stored_u64.clone());
-    let passage_start = b.add_u64_field("passage_start", stored_u64.clone());
-    let passage_end = b.add_u64_field("passage_end", stored_u64);
+    let passage_no = b.add_u64_field("passage_no", fast_u64.clone());
+    let passage_start = b.add_u64_field("passage_start", fast_u64.clone());
+    let passage_end = b.add_u64_field("passage_end", fast_u64);
     let content_hash = b.add_text_field("content_hash", STRING | STORED);
     // Serialized JSON of the whole article, stored once per article.
     let stored = b.add_text_field("article", STORED);
