@@ -64,7 +64,10 @@ fn check_passages(body: &str) -> Result<(), TestCaseError> {
             p.char_start,
             prev_char_end + body[prev_end..p.start].chars().count()
         );
-        prop_assert_eq!(p.char_end - p.char_start, body[p.start..p.end].chars().count());
+        prop_assert_eq!(
+            p.char_end - p.char_start,
+            body[p.start..p.end].chars().count()
+        );
         let text = &body[p.start..p.end];
         prop_assert!(text.len() <= MAX_PASSAGE_BYTES, "{} bytes", text.len());
         if !text.is_empty() {
@@ -73,9 +76,20 @@ fn check_passages(body: &str) -> Result<(), TestCaseError> {
         prev_end = p.end;
         prev_char_end = p.char_end;
     }
-    prop_assert!(body[prev_end..].trim().is_empty(), "text after the last passage");
+    prop_assert!(
+        body[prev_end..].trim().is_empty(),
+        "text after the last passage"
+    );
     // With only whitespace outside them, the passages cover every other char of the body.
-    let covered: usize = ps.iter().map(|p| body[p.start..p.end].chars().filter(|c| !c.is_whitespace()).count()).sum();
+    let covered: usize = ps
+        .iter()
+        .map(|p| {
+            body[p.start..p.end]
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .count()
+        })
+        .sum();
     prop_assert_eq!(covered, body.chars().filter(|c| !c.is_whitespace()).count());
     Ok(())
 }
@@ -129,11 +143,7 @@ struct Corpus {
 
 fn corpus() -> impl Strategy<Value = Corpus> {
     let text = (0u8..12, "[A-Z][a-z]{2,8}", "[a-z ]{0,40}");
-    let line = (
-        prop::option::of(0u8..6),
-        "[A-Z][a-z]{2,8}",
-        "[a-z ]{0,40}",
-    );
+    let line = (prop::option::of(0u8..6), "[A-Z][a-z]{2,8}", "[a-z ]{0,40}");
     (
         prop::collection::vec(text, 1..12),
         prop::collection::vec(line, 0..12),
@@ -144,7 +154,11 @@ fn corpus() -> impl Strategy<Value = Corpus> {
 fn write_corpus(c: &Corpus, root: &Path) {
     fs::create_dir_all(root.join("sub")).unwrap();
     for (n, head, body) in &c.texts {
-        let dir = if n % 2 == 0 { root.to_path_buf() } else { root.join("sub") };
+        let dir = if n % 2 == 0 {
+            root.to_path_buf()
+        } else {
+            root.join("sub")
+        };
         fs::write(dir.join(format!("{n}.txt")), format!("{head}\n\n{body}\n")).unwrap();
     }
     let mut jsonl = String::new();

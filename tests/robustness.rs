@@ -301,7 +301,12 @@ fn damaged_foreign_and_newer_indexes_give_clear_errors() {
         for args in [
             vec!["stats", "--index", i],
             vec!["search", "strike", "--index", i],
-            vec!["show", "wire/01-dockworkers-threaten-strike.txt", "--index", i],
+            vec![
+                "show",
+                "wire/01-dockworkers-threaten-strike.txt",
+                "--index",
+                i,
+            ],
         ] {
             let out = run(&args);
             no_panic(&out, &format!("{what}: {args:?}"));
@@ -311,7 +316,13 @@ fn damaged_foreign_and_newer_indexes_give_clear_errors() {
             }
         }
         // Ingest into a damaged index fails cleanly or repairs; it never panics.
-        let out = run(&["ingest", sample().to_str().unwrap(), "--index", i, "--quiet"]);
+        let out = run(&[
+            "ingest",
+            sample().to_str().unwrap(),
+            "--index",
+            i,
+            "--quiet",
+        ]);
         no_panic(&out, &format!("{what}: ingest"));
     }
     // Metadata damage is refused by every command, with the reason.
@@ -381,7 +392,10 @@ fn one_writer_at_a_time_and_readers_during_ingest() {
     // Wait for the first commit to be on disk.
     let started = Instant::now();
     while stats_opt(&index).is_none_or(|n| n == 0) {
-        assert!(started.elapsed() < Duration::from_secs(60), "no commit seen");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no commit seen"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 

@@ -29,6 +29,7 @@ pub fn run(args: Args) -> Result<i32> {
         println!("articles  {}", r.articles);
         println!("passages  {}", r.passages);
         println!("files     {}", r.files);
+        println!("mentions  {}", r.mentions);
         if r.ok {
             println!("ok: no problem found");
         } else {

@@ -1,8 +1,11 @@
 //! The command line: one module per subcommand, each parsing its flags and printing; the work
 //! is done by the library.
 
+mod bench;
 mod check;
+mod entities;
 mod ingest;
+mod mentions;
 mod output;
 mod search;
 mod show;
@@ -26,10 +29,16 @@ enum Command {
     Search(search::Args),
     /// Show what an index holds.
     Stats(stats::Args),
+    /// Every mention of a person (or organisation, or place), article by article.
+    Mentions(mentions::Args),
+    /// The most mentioned entities, overall or among the articles matching a query.
+    Entities(entities::Args),
     /// Print one article in full.
     Show(show::Args),
     /// Verify an index: segments, stored documents, the links between them; lists problems.
     Check(check::Args),
+    /// Time an index build (every stage), memory, index size and search latency.
+    Bench(bench::Args),
 }
 
 /// Exit codes, documented in the README.
@@ -55,6 +64,9 @@ pub fn main() -> i32 {
         Command::Stats(a) => stats::run(a),
         Command::Show(a) => show::run(a),
         Command::Check(a) => check::run(a),
+        Command::Mentions(a) => mentions::run(a),
+        Command::Entities(a) => entities::run(a),
+        Command::Bench(a) => bench::run_cli(a),
     };
     match result {
         Ok(code) => code,

@@ -29,6 +29,7 @@ pub struct CheckReport {
     pub articles: u64,
     pub passages: u64,
     pub files: u64,
+    pub mentions: u64,
     /// Number of problems found (the list may be shortened).
     pub problem_count: usize,
     pub problems: Vec<String>,
@@ -156,17 +157,61 @@ struct PassageInfo {
 
 /// Reads every live document of every segment and checks the links between them.
 fn check_documents(index: &NewsIndex, report: &mut CheckReport, problems: &mut Problems) {
+    use tantivy::collector::DocSetCollector;
+    use tantivy::query::TermQuery;
+    use tantivy::schema::IndexRecordOption;
+    use tantivy::Term;
     let f = &index.fields;
     let searcher = index.searcher();
+    // Which documents are of which kind, from the `kind` postings.
+    let mut kinds: HashMap<DocAddress, &'static str> = HashMap::new();
+    for kind in [
+        schema::KIND_ARTICLE,
+        schema::KIND_PASSAGE,
+        schema::KIND_FILE,
+        schema::KIND_MENTION,
+    ] {
+        let q = TermQuery::new(
+            Term::from_field_text(f.kind, kind),
+            IndexRecordOption::Basic,
+        );
+        match searcher.search(&q, &DocSetCollector) {
+            Ok(docs) => {
+                for d in docs {
+                    if let Some(other) = kinds.insert(d, kind) {
+                        problems.push(
+                            "document",
+                            format!("{d:?} is both a {other} and a {kind} document"),
+                        );
+                    }
+                }
+            }
+            Err(e) => problems.push("postings", format!("cannot read the {kind} postings: {e}")),
+        }
+    }
     // article id -> (file, body length in chars)
     let mut articles: HashMap<String, (String, u64)> = HashMap::new();
     let mut passages: Vec<PassageInfo> = Vec::new();
+    let mut mention_ids: Vec<(String, String)> = Vec::new();
     // file path -> article ids in its record
     let mut records: HashMap<String, Vec<String>> = HashMap::new();
     for (seg_ord, seg) in searcher.segment_readers().iter().enumerate() {
+        let ff = seg.fast_fields();
+        let columns = (ff.u64("passage_start"), ff.u64("passage_end"));
+        let (starts, ends) = match columns {
+            (Ok(s), Ok(e)) => (s, e),
+            _ => {
+                problems.push(
+                    "fast_fields",
+                    format!("segment {seg_ord}: cannot open the passage offset columns"),
+                );
+                continue;
+            }
+        };
         for doc_id in seg.doc_ids_alive() {
+            let addr = DocAddress::new(seg_ord as u32, doc_id);
             let at = format!("segment {seg_ord} doc {doc_id}");
-            let doc: TantivyDocument = match searcher.doc(DocAddress::new(seg_ord as u32, doc_id)) {
+            let doc: TantivyDocument = match searcher.doc(addr) {
                 Ok(d) => d,
                 Err(e) => {
                     problems.push("document", format!("{at}: cannot read: {e}"));
@@ -178,77 +223,98 @@ fn check_documents(index: &NewsIndex, report: &mut CheckReport, problems: &mut P
                     .and_then(|v| v.as_str())
                     .map(String::from)
             };
-            let num = |field| doc.get_first(field).and_then(|v| v.as_u64());
-            if let Some(json) = text(f.stored) {
-                report.articles += 1;
-                let a: StoredArticle = match serde_json::from_str(&json) {
-                    Ok(a) => a,
-                    Err(e) => {
-                        problems.push(
-                            "stored_json",
-                            format!("{at}: stored article does not decode: {e}"),
-                        );
+            match kinds.get(&addr).copied() {
+                Some(schema::KIND_ARTICLE) => {
+                    report.articles += 1;
+                    let Some(json) = text(f.stored) else {
+                        problems.push("article", format!("{at}: article without its stored text"));
                         continue;
-                    }
-                };
-                let id = text(f.article_id).unwrap_or_default();
-                if id != a.id {
-                    problems.push(
-                        "article",
-                        format!(
-                            "{at}: article id {id:?} differs from its stored id {:?}",
-                            a.id
-                        ),
-                    );
-                }
-                let file = text(f.file).unwrap_or_default();
-                let len = a.body.chars().count() as u64;
-                if articles.insert(id.clone(), (file, len)).is_some() {
-                    problems.push("duplicate_id", format!("article id {id:?} is used twice"));
-                }
-            } else if let Some(info) = text(f.file_info) {
-                report.files += 1;
-                match serde_json::from_str::<serde_json::Value>(&info) {
-                    Ok(v) => {
-                        let path = v["path"].as_str().unwrap_or_default().to_string();
-                        let ids = v["articles"]
-                            .as_array()
-                            .map(|a| {
-                                a.iter()
-                                    .filter_map(|p| p[0].as_str().map(String::from))
-                                    .collect()
-                            })
-                            .unwrap_or_default();
-                        if path.is_empty() || !v["articles"].is_array() {
+                    };
+                    let a: StoredArticle = match serde_json::from_str(&json) {
+                        Ok(a) => a,
+                        Err(e) => {
                             problems.push(
-                                "file_record",
-                                format!("{at}: file record without path or article list"),
+                                "stored_json",
+                                format!("{at}: stored article does not decode: {e}"),
                             );
+                            continue;
                         }
-                        if records.insert(path.clone(), ids).is_some() {
-                            problems
-                                .push("file_record", format!("file {path} has two file records"));
-                        }
+                    };
+                    let id = text(f.article_id).unwrap_or_default();
+                    if id != a.id {
+                        problems.push(
+                            "article",
+                            format!(
+                                "{at}: article id {id:?} differs from its stored id {:?}",
+                                a.id
+                            ),
+                        );
                     }
-                    Err(e) => problems.push(
-                        "stored_json",
-                        format!("{at}: file record does not decode: {e}"),
-                    ),
+                    let file = text(f.file).unwrap_or_default();
+                    let len = a.body.chars().count() as u64;
+                    if articles.insert(id.clone(), (file, len)).is_some() {
+                        problems.push("duplicate_id", format!("article id {id:?} is used twice"));
+                    }
                 }
-            } else if num(f.passage_no).is_some() {
-                report.passages += 1;
-                passages.push(PassageInfo {
-                    article_id: text(f.article_id).unwrap_or_default(),
-                    start: num(f.passage_start).unwrap_or(u64::MAX),
-                    end: num(f.passage_end).unwrap_or(u64::MAX),
-                    at,
-                });
-            } else {
-                problems.push(
+                Some(schema::KIND_FILE) => {
+                    report.files += 1;
+                    let info = text(f.file_info).unwrap_or_default();
+                    match serde_json::from_str::<serde_json::Value>(&info) {
+                        Ok(v) => {
+                            let path = v["path"].as_str().unwrap_or_default().to_string();
+                            let ids = v["articles"]
+                                .as_array()
+                                .map(|a| {
+                                    a.iter()
+                                        .filter_map(|p| p[0].as_str().map(String::from))
+                                        .collect()
+                                })
+                                .unwrap_or_default();
+                            if path.is_empty() || !v["articles"].is_array() {
+                                problems.push(
+                                    "file_record",
+                                    format!("{at}: file record without path or article list"),
+                                );
+                            }
+                            if records.insert(path.clone(), ids).is_some() {
+                                problems.push(
+                                    "file_record",
+                                    format!("file {path} has two file records"),
+                                );
+                            }
+                        }
+                        Err(e) => problems.push(
+                            "stored_json",
+                            format!("{at}: file record does not decode: {e}"),
+                        ),
+                    }
+                }
+                Some(schema::KIND_PASSAGE) => {
+                    report.passages += 1;
+                    passages.push(PassageInfo {
+                        article_id: text(f.article_id).unwrap_or_default(),
+                        start: starts.first(doc_id).unwrap_or(u64::MAX),
+                        end: ends.first(doc_id).unwrap_or(u64::MAX),
+                        at,
+                    });
+                }
+                Some(_) => {
+                    report.mentions += 1;
+                    mention_ids.push((text(f.article_id).unwrap_or_default(), at));
+                }
+                None => problems.push(
                     "document",
-                    format!("{at}: neither an article, a passage nor a file record"),
-                );
+                    format!("{at}: not an article, passage, mention or file document"),
+                ),
             }
+        }
+    }
+    for (id, at) in &mention_ids {
+        if !articles.contains_key(id) {
+            problems.push(
+                "orphan_mention",
+                format!("{at}: mention document of article {id:?}, which is not in the index"),
+            );
         }
     }
     let mut with_passage: HashSet<&str> = HashSet::new();
@@ -322,6 +388,7 @@ fn check_documents(index: &NewsIndex, report: &mut CheckReport, problems: &mut P
         (schema::KIND_ARTICLE, report.articles),
         (schema::KIND_PASSAGE, report.passages),
         (schema::KIND_FILE, report.files),
+        (schema::KIND_MENTION, report.mentions),
     ] {
         match super::stats::count_kind(index, kind) {
             Ok(c) if c == n => {}

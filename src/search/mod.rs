@@ -2,6 +2,7 @@
 
 pub mod articles;
 pub mod highlight;
+pub mod mentions;
 pub mod query;
 
 use std::collections::HashMap;
@@ -9,8 +10,7 @@ use std::collections::HashMap;
 use anyhow::Result;
 use serde::Serialize;
 use tantivy::collector::TopDocs;
-use tantivy::schema::Value;
-use tantivy::{DocAddress, Searcher, TantivyDocument};
+use tantivy::{DocAddress, Searcher};
 
 pub use query::Conjunction;
 
@@ -77,12 +77,49 @@ pub fn search(index: &NewsIndex, query_text: &str, opts: &SearchOptions) -> Resu
     loop {
         let top = searcher.search(&query, &TopDocs::with_limit(fetch).order_by_score())?;
         let exhausted = top.len() < fetch;
-        let groups = group_by_article(index, &searcher, &top, want, per_article)?;
+        let groups = group_by_article(&searcher, &top, want, per_article)?;
         let complete = groups.len() >= want;
         if complete || exhausted {
             return build_hits(index, &searcher, groups, &highlighter);
         }
         fetch *= 4;
+    }
+}
+
+/// Fast-field columns of one segment, to read ranked passages without the doc store.
+struct PassageColumns {
+    article_id: Option<tantivy::columnar::StrColumn>,
+    no: tantivy::columnar::Column<u64>,
+    start: tantivy::columnar::Column<u64>,
+    end: tantivy::columnar::Column<u64>,
+}
+
+impl PassageColumns {
+    fn open(reader: &tantivy::SegmentReader) -> Result<Self> {
+        let ff = reader.fast_fields();
+        Ok(PassageColumns {
+            article_id: ff.str("article_id")?,
+            no: ff.u64("passage_no")?,
+            start: ff.u64("passage_start")?,
+            end: ff.u64("passage_end")?,
+        })
+    }
+
+    fn read(&self, doc: tantivy::DocId, score: f32) -> (String, PassageRef) {
+        let mut id = String::new();
+        if let Some(c) = &self.article_id {
+            if let Some(ord) = c.term_ords(doc).next() {
+                let _ = c.ord_to_str(ord, &mut id);
+            }
+        }
+        let u = |c: &tantivy::columnar::Column<u64>| c.first(doc).unwrap_or(0);
+        let p = PassageRef {
+            score,
+            passage_no: u(&self.no),
+            start: u(&self.start) as usize,
+            end: u(&self.end) as usize,
+        };
+        (id, p)
     }
 }
 
@@ -96,29 +133,22 @@ struct PassageRef {
 /// Groups ranked passages into at most `want` articles of at most `per_article` passages,
 /// in rank order of each article's best passage.
 fn group_by_article(
-    index: &NewsIndex,
     searcher: &Searcher,
     top: &[(f32, DocAddress)],
     want: usize,
     per_article: usize,
 ) -> Result<Vec<(String, Vec<PassageRef>)>> {
-    let f = &index.fields;
     let mut order: Vec<(String, Vec<PassageRef>)> = Vec::new();
     let mut slot: HashMap<String, usize> = HashMap::new();
+    let mut columns: HashMap<u32, PassageColumns> = HashMap::new();
     for &(score, addr) in top {
-        let doc: TantivyDocument = searcher.doc(addr)?;
-        let id = doc
-            .get_first(f.article_id)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_string();
-        let u = |field| doc.get_first(field).and_then(|v| v.as_u64()).unwrap_or(0);
-        let p = PassageRef {
-            score,
-            passage_no: u(f.passage_no),
-            start: u(f.passage_start) as usize,
-            end: u(f.passage_end) as usize,
+        let cols = match columns.entry(addr.segment_ord) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(PassageColumns::open(
+                searcher.segment_reader(addr.segment_ord),
+            )?),
         };
+        let (id, p) = cols.read(addr.doc_id, score);
         match slot.get(&id) {
             Some(&i) => {
                 if order[i].1.len() < per_article {
