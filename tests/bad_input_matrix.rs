@@ -261,7 +261,7 @@ fn unreadable_files_and_folders() {
     fs::write(docs.join("locked/x.txt"), "X\n\nY.\n").unwrap();
     fs::set_permissions(docs.join("locked"), fs::Permissions::from_mode(0o000)).unwrap();
     let index = tmp.path().join("idx");
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("newsindex"));
+    let mut cmd = Command::new(PathBuf::from(env!("CARGO_BIN_EXE_newsindex")));
     cmd.arg("ingest")
         .arg(&docs)
         .arg("--index")
@@ -334,7 +334,7 @@ fn files_vanishing_while_the_walk_runs() {
         .unwrap();
     }
     let index = tmp.path().join("idx");
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("newsindex"))
+    let mut child = Command::new(PathBuf::from(env!("CARGO_BIN_EXE_newsindex")))
         .arg("ingest")
         .arg(&docs)
         .arg("--index")

@@ -19,10 +19,10 @@ use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{TantivyDocument, Term};
 use tempfile::TempDir;
 
-const COMMIT_EVERY: &str = "25";
+const COMMIT_EVERY: &str = "40";
 
 fn bin() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("newsindex")
+    PathBuf::from(env!("CARGO_BIN_EXE_newsindex"))
 }
 
 fn spawn_ingest(docs: &Path, index: &Path) -> Child {
@@ -133,8 +133,11 @@ fn complete_and_check(docs: &Path, index: &Path, reference: &[String], what: &st
 #[test]
 fn sigkill_at_many_points_then_resume() {
     let tmp = TempDir::new().unwrap();
+    // Two BBC sections (911 real articles, some duplicated): about 20 commits per run.
     let docs = tmp.path().join("bbc");
-    copy_tree(&corpora().join("bbc"), &docs);
+    for section in ["business", "tech"] {
+        copy_tree(&corpora().join("bbc").join(section), &docs.join(section));
+    }
 
     // A reference run: its duration spreads the kill points, its ids are the truth.
     let ref_index = tmp.path().join("ref");
@@ -143,7 +146,7 @@ fn sigkill_at_many_points_then_resume() {
     let full = started.elapsed();
     assert!(status.success());
     let reference = article_ids(&ref_index);
-    assert_eq!(reference.len(), 2127);
+    assert!(reference.len() >= 850, "{}", reference.len());
     eprintln!("reference ingest: {full:?}, {} articles", reference.len());
 
     // 12 kill points from the very start to the very end of a run, each on a fresh index.

@@ -355,7 +355,7 @@ fn check_finds_broken_links_between_documents() {
 }
 
 fn bin() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("newsindex")
+    PathBuf::from(env!("CARGO_BIN_EXE_newsindex"))
 }
 
 /// A corpus that takes a few seconds to ingest with frequent commits.

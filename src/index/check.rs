@@ -104,7 +104,20 @@ fn check_into(path: &Path, report: &mut CheckReport, problems: &mut Problems) {
     // Every file of every segment is there and its checksum is right.
     let mut files_ok = true;
     for seg in &metas.segments {
-        for f in seg.list_files() {
+        use tantivy::index::SegmentComponent as C;
+        let mut components = vec![
+            C::Postings,
+            C::Positions,
+            C::Terms,
+            C::Store,
+            C::FastFields,
+            C::FieldNorms,
+        ];
+        if seg.has_deletes() {
+            components.push(C::Delete);
+        }
+        for c in components {
+            let f = seg.relative_path(c);
             if !path.join(&f).exists() {
                 files_ok = false;
                 problems.push(
