@@ -367,11 +367,17 @@ fn files_vanishing_while_the_walk_runs() {
     // Every file is either indexed or reported as vanished (by the walk or when read);
     // nothing else goes wrong, and every file that stayed is indexed.
     let errors = s["errors"].as_array().unwrap();
-    assert!(errors.iter().all(|e| e["kind"] == "not_found"), "other errors");
+    assert!(
+        errors.iter().all(|e| e["kind"] == "not_found"),
+        "other errors"
+    );
     let articles = s["articles"].as_u64().unwrap();
     let found = s["files"].as_u64().unwrap();
     assert!(articles <= found && articles + errors.len() as u64 >= found);
-    assert!(articles >= (n - removed) as u64, "a file that stayed was lost");
+    assert!(
+        articles >= (n - removed) as u64,
+        "a file that stayed was lost"
+    );
     assert_eq!(
         stats(&index)["articles"].as_u64().unwrap(),
         s["articles"].as_u64().unwrap()

@@ -281,7 +281,8 @@ proptest! {
         for conjunction in [Conjunction::Any, Conjunction::All] {
             let opts = SearchOptions { limit: 3, per_article: 2, conjunction };
             if let Err(e) = search_lib(&FIXTURE.index, &q, &opts) {
-                prop_assert!(!format!("{e:#}").is_empty());
+                let msg = format!("{e:#}");
+                prop_assert!(!msg.is_empty());
             }
         }
     }

@@ -73,16 +73,22 @@ pub fn search(index: &NewsIndex, query_text: &str, opts: &SearchOptions) -> Resu
     }
     // Fetch more passages than needed so that grouping by article still fills the page;
     // widen until it does or the results run out.
-    let mut fetch = (want * per_article * 4).max(50);
+    // Never more than the index holds: a huge --limit must not overflow or over-allocate.
+    let total = (searcher.num_docs() as usize).max(1);
+    let mut fetch = want
+        .saturating_mul(per_article)
+        .saturating_mul(4)
+        .max(50)
+        .min(total);
     loop {
         let top = searcher.search(&query, &TopDocs::with_limit(fetch).order_by_score())?;
-        let exhausted = top.len() < fetch;
+        let exhausted = top.len() < fetch || fetch >= total;
         let groups = group_by_article(&searcher, &top, want, per_article)?;
         let complete = groups.len() >= want;
         if complete || exhausted {
             return build_hits(index, &searcher, groups, &highlighter);
         }
-        fetch *= 4;
+        fetch = fetch.saturating_mul(4).min(total);
     }
 }
 
