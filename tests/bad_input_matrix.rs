@@ -466,3 +466,73 @@ fn exit_codes_ok_partial_nothing() {
     let (s, code) = ingest(&[&tmp.path().join("nope")], &tmp.path().join("i4"), &[]);
     assert_eq!(code, 3, "{s}");
 }
+
+/// Peak resident memory (VmHWM, kB) of a running process, or None once it has exited.
+fn peak_rss_kb(pid: u32) -> Option<u64> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+}
+
+/// One 200 MB JSON lines file is streamed: indexed whole, with memory far below its size.
+/// Ignored by default (it writes 200 MB and takes a minute): run with
+/// `cargo test --release --test bad_input_matrix -- --ignored`.
+#[cfg(target_os = "linux")]
+#[test]
+#[ignore]
+fn a_single_200_mb_file_is_streamed() {
+    use std::io::Write;
+    let tmp = TempDir::new().unwrap();
+    let docs = tmp.path().join("in");
+    fs::create_dir_all(&docs).unwrap();
+    let mut f = std::io::BufWriter::new(fs::File::create(docs.join("huge.jsonl")).unwrap());
+    let filler = "the council met again on tuesday and heard evidence from many witnesses ".repeat(20);
+    let mut n = 0u64;
+    let mut written = 0usize;
+    while written < 200 << 20 {
+        let line = format!(
+            "{{\"id\":\"h{n}\",\"headline\":\"Report {n}\",\"body\":\"Item {n}. {filler}\"}}\n"
+        );
+        f.write_all(line.as_bytes()).unwrap();
+        written += line.len();
+        n += 1;
+    }
+    f.write_all(b"{\"id\":\"last\",\"headline\":\"Final\",\"body\":\"Zebulon closed the file.\"}\n")
+        .unwrap();
+    n += 1;
+    drop(f);
+    let index = tmp.path().join("idx");
+    let child = Command::new(PathBuf::from(env!("CARGO_BIN_EXE_newsindex")))
+        .arg("ingest")
+        .arg(&docs)
+        .arg("--index")
+        .arg(&index)
+        .args(["--json", "--quiet", "--no-entities", "--memory", "64", "--threads", "1"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut peak = 0;
+    let watcher = std::thread::spawn(move || {
+        while let Some(kb) = peak_rss_kb(pid) {
+            peak = peak.max(kb);
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        peak
+    });
+    let out = child.wait_with_output().unwrap();
+    let peak_kb = watcher.join().unwrap();
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{s}");
+    assert_eq!(s["articles"].as_u64().unwrap(), n, "{s}");
+    assert_eq!(search(&index, "zebulon", &[]).len(), 1);
+    eprintln!("200 MB file: peak RSS {} MB", peak_kb / 1024);
+    assert!(
+        peak_kb < 160 * 1024,
+        "peak RSS {} MB: the file was not streamed",
+        peak_kb / 1024
+    );
+}
