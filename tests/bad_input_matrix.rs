@@ -489,7 +489,8 @@ fn a_single_200_mb_file_is_streamed() {
     let docs = tmp.path().join("in");
     fs::create_dir_all(&docs).unwrap();
     let mut f = std::io::BufWriter::new(fs::File::create(docs.join("huge.jsonl")).unwrap());
-    let filler = "the council met again on tuesday and heard evidence from many witnesses ".repeat(20);
+    let filler =
+        "the council met again on tuesday and heard evidence from many witnesses ".repeat(20);
     let mut n = 0u64;
     let mut written = 0usize;
     while written < 200 << 20 {
@@ -500,8 +501,10 @@ fn a_single_200_mb_file_is_streamed() {
         written += line.len();
         n += 1;
     }
-    f.write_all(b"{\"id\":\"last\",\"headline\":\"Final\",\"body\":\"Zebulon closed the file.\"}\n")
-        .unwrap();
+    f.write_all(
+        b"{\"id\":\"last\",\"headline\":\"Final\",\"body\":\"Zebulon closed the file.\"}\n",
+    )
+    .unwrap();
     n += 1;
     drop(f);
     let index = tmp.path().join("idx");
@@ -510,7 +513,15 @@ fn a_single_200_mb_file_is_streamed() {
         .arg(&docs)
         .arg("--index")
         .arg(&index)
-        .args(["--json", "--quiet", "--no-entities", "--memory", "64", "--threads", "1"])
+        .args([
+            "--json",
+            "--quiet",
+            "--no-entities",
+            "--memory",
+            "64",
+            "--threads",
+            "1",
+        ])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -535,4 +546,68 @@ fn a_single_200_mb_file_is_streamed() {
         "peak RSS {} MB: the file was not streamed",
         peak_kb / 1024
     );
+}
+
+#[test]
+fn json_fields_of_the_wrong_type() {
+    let tmp = TempDir::new().unwrap();
+    let docs = with_good(&tmp);
+    fs::write(
+        docs.join("types.jsonl"),
+        concat!(
+            "{\"id\":\"ok1\",\"headline\":\"Fine\",\"body\":\"Plumbley reopened the bridge.\"}\n",
+            "{\"id\":\"bad1\",\"headline\":{\"nested\":true},\"body\":\"x\"}\n",
+            "{\"id\":\"bad2\",\"headline\":\"H\",\"body\":12345}\n",
+            "{\"id\":\"ok2\",\"headline\":\"Fine too\",\"body\":\"Quarrington won the vote.\"}\n",
+        ),
+    )
+    .unwrap();
+    fs::write(
+        docs.join("types.json"),
+        "[{\"id\":\"j1\",\"headline\":\"Good\",\"body\":\"Snodbury held the derby.\"},\
+          {\"id\":\"j2\",\"headline\":[1,2],\"body\":false}]",
+    )
+    .unwrap();
+    let index = tmp.path().join("idx");
+    let (s, code) = ingest(&[&docs], &index, &[]);
+    assert_eq!(code, 2, "{s}");
+    let lines: Vec<u64> = errors_for(&s, "types.jsonl")
+        .iter()
+        .filter_map(|e| e["line"].as_u64())
+        .collect();
+    assert!(lines.contains(&2) && lines.contains(&3), "{s}");
+    one_error(&s, "types.json");
+    for q in ["plumbley", "quarrington", "snodbury"] {
+        assert_eq!(search(&index, q, &[]).len(), 1, "{q}: {s}");
+    }
+    good_kept(&index);
+}
+
+#[test]
+fn sgml_with_unclosed_tags() {
+    let tmp = TempDir::new().unwrap();
+    let docs = with_good(&tmp);
+    fs::write(
+        docs.join("wire.sgm"),
+        concat!(
+            "<REUTERS NEWID=\"1\"><DATE>26-FEB-1987 15:01:01.79</DATE><TEXT><TITLE>Cocoa up</TITLE>",
+            "<BODY>Gribbleton cocoa prices rose.</BODY></TEXT></REUTERS>\n",
+            "<REUTERS NEWID=\"2\"><TEXT><TITLE>Never closed<BODY>Body without its end\n",
+            "<REUTERS NEWID=\"3\"><TEXT><TITLE>Tin down</TITLE>",
+            "<BODY>Wimbleford tin prices fell.</BODY></TEXT></REUTERS>\n",
+            "<REUTERS NEWID=\"4\"><TEXT><TITLE>Cut off at the end of the file",
+        ),
+    )
+    .unwrap();
+    let index = tmp.path().join("idx");
+    let (s, code) = ingest(&[&docs], &index, &[]);
+    assert!(code == 0 || code == 2, "{s}");
+    // The complete articles are indexed whatever happens to the broken ones.
+    assert_eq!(search(&index, "gribbleton", &[]).len(), 1, "{s}");
+    assert_eq!(search(&index, "wimbleford", &[]).len(), 1, "{s}");
+    // The article cut off at the end of the file is reported.
+    let e = one_error(&s, "wire.sgm");
+    eprintln!("sgml errors: {:?}", errors_for(&s, "wire.sgm"));
+    assert!(!e["kind"].as_str().unwrap().is_empty());
+    good_kept(&index);
 }
