@@ -1,6 +1,7 @@
 //! The command line: one module per subcommand, each parsing its flags and printing; the work
 //! is done by the library.
 
+mod eval;
 mod ingest;
 mod output;
 mod search;
@@ -27,6 +28,9 @@ enum Command {
     Stats(stats::Args),
     /// Print one article in full.
     Show(show::Args),
+    /// Measure ranking quality against relevance judgements (MAP, nDCG@10, P@10, MRR@10,
+    /// recall@100).
+    Eval(eval::Args),
 }
 
 /// Exit codes, documented in the README.
@@ -49,6 +53,7 @@ pub fn main() -> i32 {
         Command::Search(a) => search::run(a),
         Command::Stats(a) => stats::run(a),
         Command::Show(a) => show::run(a),
+        Command::Eval(a) => eval::run(a),
     };
     match result {
         Ok(code) => code,

@@ -1,17 +1,20 @@
 //! Passage search: rank passages by BM25, group them by article, highlight the matches.
 
+pub mod eval;
 pub mod highlight;
+pub mod like;
 pub mod query;
+pub mod rank;
 
-use std::collections::HashMap;
 
 use anyhow::Result;
 use serde::Serialize;
-use tantivy::collector::TopDocs;
+use tantivy::query::Query;
 use tantivy::schema::Value;
-use tantivy::{DocAddress, Searcher, TantivyDocument};
+use tantivy::{Searcher, TantivyDocument};
 
 pub use query::Conjunction;
+pub use rank::RankParams;
 
 use crate::index::{NewsIndex, StoredArticle};
 use highlight::Highlighter;
@@ -24,6 +27,8 @@ pub struct SearchOptions {
     /// Passages shown per article at most.
     pub per_article: usize,
     pub conjunction: Conjunction,
+    /// Ranking parameters (defaults chosen by measurement, see the README).
+    pub rank: RankParams,
 }
 
 impl Default for SearchOptions {
@@ -31,16 +36,23 @@ impl Default for SearchOptions {
         SearchOptions {
             limit: 10,
             per_article: 1,
-            conjunction: Conjunction::Any,
+            conjunction: DEFAULT_CONJUNCTION,
+            rank: RankParams::default(),
         }
     }
 }
+
+/// How bare terms combine by default (chosen by measurement, see the README).
+pub const DEFAULT_CONJUNCTION: Conjunction = Conjunction::Any;
 
 /// One ranked passage.
 #[derive(Debug, Clone, Serialize)]
 pub struct Hit {
     pub rank: usize,
+    /// The article's score.
     pub score: f32,
+    /// The passage's own score (body BM25 + proximity bonus).
+    pub passage_score: f32,
     pub article_id: String,
     pub headline: String,
     pub date: Option<String>,
@@ -61,27 +73,43 @@ pub struct Hit {
 
 /// Runs `query_text` and returns the best passages of the best articles.
 pub fn search(index: &NewsIndex, query_text: &str, opts: &SearchOptions) -> Result<Vec<Hit>> {
-    let query = query::parse_query(index, query_text, opts.conjunction)?;
     let searcher = index.searcher();
-    let highlighter = Highlighter::new(index, query.as_ref());
-    let per_article = opts.per_article.max(1);
-    let want = opts.limit;
-    if want == 0 {
+    let query = query::parse_query(index, &searcher, query_text, opts.conjunction)?;
+    search_query(index, query.as_ref(), opts)
+}
+
+/// Articles similar to article `id` (see [`like`]), with their best passages.
+pub fn search_like(index: &NewsIndex, id: &str, opts: &SearchOptions) -> Result<Vec<Hit>> {
+    let query = like::like_query(index, &index.searcher(), id)?;
+    search_query(index, query.as_ref(), opts)
+}
+
+/// Ranks articles for a parsed query and builds their hits.
+pub fn search_query(index: &NewsIndex, query: &dyn Query, opts: &SearchOptions) -> Result<Vec<Hit>> {
+    if opts.limit == 0 {
         return Ok(Vec::new());
     }
-    // Fetch more passages than needed so that grouping by article still fills the page;
-    // widen until it does or the results run out.
-    let mut fetch = (want * per_article * 4).max(50);
-    loop {
-        let top = searcher.search(&query, &TopDocs::with_limit(fetch).order_by_score())?;
-        let exhausted = top.len() < fetch;
-        let groups = group_by_article(index, &searcher, &top, want, per_article)?;
-        let complete = groups.len() >= want;
-        if complete || exhausted {
-            return build_hits(index, &searcher, groups, &highlighter);
+    let ranker = rank::Ranker::new(index, opts.rank.clone())?;
+    let searcher = ranker.searcher();
+    let highlighter = Highlighter::new(index, query);
+    let articles = ranker.rank(query, opts.limit)?;
+    let f = &index.fields;
+    let mut groups = Vec::with_capacity(articles.len());
+    for a in articles {
+        let mut ps = Vec::new();
+        for &(score, addr) in a.passages.iter().take(opts.per_article.max(1)) {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            let u = |field| doc.get_first(field).and_then(|v| v.as_u64()).unwrap_or(0);
+            ps.push(PassageRef {
+                score,
+                passage_no: u(f.passage_no),
+                start: u(f.passage_start) as usize,
+                end: u(f.passage_end) as usize,
+            });
         }
-        fetch *= 4;
+        groups.push((a.id, a.score, ps));
     }
+    build_hits(index, searcher, groups, &highlighter)
 }
 
 struct PassageRef {
@@ -91,62 +119,14 @@ struct PassageRef {
     end: usize,
 }
 
-/// Groups ranked passages into at most `want` articles of at most `per_article` passages,
-/// in rank order of each article's best passage.
-fn group_by_article(
-    index: &NewsIndex,
-    searcher: &Searcher,
-    top: &[(f32, DocAddress)],
-    want: usize,
-    per_article: usize,
-) -> Result<Vec<(String, Vec<PassageRef>)>> {
-    let f = &index.fields;
-    let mut order: Vec<(String, Vec<PassageRef>)> = Vec::new();
-    let mut slot: HashMap<String, usize> = HashMap::new();
-    for &(score, addr) in top {
-        let doc: TantivyDocument = searcher.doc(addr)?;
-        let id = doc
-            .get_first(f.article_id)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_string();
-        let u = |field| doc.get_first(field).and_then(|v| v.as_u64()).unwrap_or(0);
-        let p = PassageRef {
-            score,
-            passage_no: u(f.passage_no),
-            start: u(f.passage_start) as usize,
-            end: u(f.passage_end) as usize,
-        };
-        match slot.get(&id) {
-            Some(&i) => {
-                if order[i].1.len() < per_article {
-                    order[i].1.push(p);
-                }
-            }
-            None => {
-                if order.len() == want {
-                    // Keep scanning only to fill articles already on the page.
-                    if order.iter().all(|(_, ps)| ps.len() >= per_article) {
-                        break;
-                    }
-                    continue;
-                }
-                slot.insert(id.clone(), order.len());
-                order.push((id, vec![p]));
-            }
-        }
-    }
-    Ok(order)
-}
-
 fn build_hits(
     index: &NewsIndex,
     searcher: &Searcher,
-    groups: Vec<(String, Vec<PassageRef>)>,
+    groups: Vec<(String, f32, Vec<PassageRef>)>,
     highlighter: &Highlighter,
 ) -> Result<Vec<Hit>> {
     let mut hits = Vec::new();
-    for (id, passages) in groups {
+    for (id, article_score, passages) in groups {
         let Some(article) = index.article(searcher, &id)? else {
             continue; // deleted between the two reads: cannot happen on one searcher
         };
@@ -155,7 +135,8 @@ fn build_hits(
             let passage = char_slice(&article.body, p.start, p.end);
             hits.push(Hit {
                 rank: hits.len() + 1,
-                score: p.score,
+                score: article_score,
+                passage_score: p.score,
                 article_id: id.clone(),
                 headline: article.headline.clone(),
                 date: article.date.clone(),
