@@ -4,7 +4,9 @@
 //! [`index`] (passages, schema, writing) -> [`search`] (queries, ranking, highlights) ->
 //! [`cli`] (the `newsindex` command).
 
+pub mod bench;
 pub mod cli;
+pub mod entities;
 pub mod index;
 pub mod ingest;
 pub mod search;

@@ -1,8 +1,11 @@
 //! The command line: one module per subcommand, each parsing its flags and printing; the work
 //! is done by the library.
 
+mod bench;
+mod entities;
 mod eval;
 mod ingest;
+mod mentions;
 mod output;
 mod search;
 mod show;
@@ -26,8 +29,14 @@ enum Command {
     Search(search::Args),
     /// Show what an index holds.
     Stats(stats::Args),
+    /// Every mention of a person (or organisation, or place), article by article.
+    Mentions(mentions::Args),
+    /// The most mentioned entities, overall or among the articles matching a query.
+    Entities(entities::Args),
     /// Print one article in full.
     Show(show::Args),
+    /// Time an index build (every stage), memory, index size and search latency.
+    Bench(bench::Args),
     /// Measure ranking quality against relevance judgements (MAP, nDCG@10, P@10, MRR@10,
     /// recall@100).
     Eval(eval::Args),
@@ -53,6 +62,9 @@ pub fn main() -> i32 {
         Command::Search(a) => search::run(a),
         Command::Stats(a) => stats::run(a),
         Command::Show(a) => show::run(a),
+        Command::Mentions(a) => mentions::run(a),
+        Command::Entities(a) => entities::run(a),
+        Command::Bench(a) => bench::run_cli(a),
         Command::Eval(a) => eval::run(a),
     };
     match result {

@@ -5,6 +5,9 @@
 //!   so that a query can filter and boost on them without a join.
 //! * **article** documents store each article's full text once (headline, body, metadata) and
 //!   are never matched by user queries: passages point at them by `article_id`.
+//! * **mention** documents, one per (article, entity), hold the entity's key
+//!   (`person:sergei chemezov`), its surname, and how often the article mentions it: they
+//!   answer "every article that mentions X" and entity facet counts without reading articles.
 //! * **file** documents record each ingested file's content hash, which makes re-ingesting
 //!   incremental: an unchanged file is skipped, a changed one has its articles replaced.
 //!
@@ -31,6 +34,7 @@ pub const LABEL_TOKENIZER: &str = "label";
 pub const KIND_PASSAGE: &str = "passage";
 pub const KIND_ARTICLE: &str = "article";
 pub const KIND_FILE: &str = "file";
+pub const KIND_MENTION: &str = "mention";
 
 /// Handles to every field, resolved once from the schema.
 #[derive(Clone, Debug)]
@@ -56,6 +60,12 @@ pub struct Fields {
     // --- article documents: stored once ---
     pub content_hash: Field,
     pub stored: Field,
+    // --- mention documents ---
+    /// `type:canonical name`, lowercased: `person:sergei chemezov`.
+    pub entity: Field,
+    /// `type:last word of the canonical name`: `person:chemezov`.
+    pub entity_last: Field,
+    pub mention_count: Field,
     // --- file documents ---
     pub file_hash: Field,
     pub file_info: Field,
@@ -84,7 +94,8 @@ pub fn build_schema() -> (Schema, Fields) {
             .set_tokenizer("default")
             .set_index_option(IndexRecordOption::Basic),
     );
-    let stored_u64 = NumericOptions::default().set_stored();
+    // Read for every ranked passage while grouping hits: fast fields, not the doc store.
+    let fast_u64 = NumericOptions::default().set_fast();
     let date = DateOptions::default()
         .set_indexed()
         .set_fast()
@@ -104,12 +115,18 @@ pub fn build_schema() -> (Schema, Fields) {
     let person = b.add_text_field("person", label.clone());
     let org = b.add_text_field("org", label.clone());
     let location = b.add_text_field("location", label);
-    let passage_no = b.add_u64_field("passage_no", stored_u64.clone());
-    let passage_start = b.add_u64_field("passage_start", stored_u64.clone());
-    let passage_end = b.add_u64_field("passage_end", stored_u64);
+    let passage_no = b.add_u64_field("passage_no", fast_u64.clone());
+    let passage_start = b.add_u64_field("passage_start", fast_u64.clone());
+    let passage_end = b.add_u64_field("passage_end", fast_u64);
     let content_hash = b.add_text_field("content_hash", STRING | STORED);
     // Serialized JSON of the whole article, stored once per article.
     let stored = b.add_text_field("article", STORED);
+    let entity = b.add_text_field("entity", STRING | STORED | FAST);
+    let entity_last = b.add_text_field("entity_last", STRING);
+    let mention_count = b.add_u64_field(
+        "mention_count",
+        NumericOptions::default().set_stored().set_fast(),
+    );
     let file_hash = b.add_text_field("file_hash", STRING | STORED);
     let file_info = b.add_text_field("file_info", STORED);
     let dup_of = b.add_text_field("dup_of", STRING | STORED);
@@ -135,6 +152,9 @@ pub fn build_schema() -> (Schema, Fields) {
         passage_end,
         content_hash,
         stored,
+        entity,
+        entity_last,
+        mention_count,
         file_hash,
         file_info,
         dup_of,
@@ -176,3 +196,8 @@ pub const QUERY_FIELDS: &[&str] = &[
     "headline", "body", "date", "source", "topics", "places", "people", "orgs", "person", "org",
     "location",
 ];
+
+/// The key of an entity in the `entity` field: `person:sergei chemezov`.
+pub fn entity_key(kind: &str, name: &str) -> String {
+    format!("{kind}:{}", label_key(name))
+}

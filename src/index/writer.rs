@@ -28,8 +28,11 @@ use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{IndexWriter, TantivyDocument, Term};
 
 use super::passages::split_passages;
-use super::schema::{Fields, KIND_ARTICLE, KIND_FILE, KIND_PASSAGE};
-use super::{NewsIndex, StoredArticle};
+use super::schema::{
+    entity_key, label_key, Fields, KIND_ARTICLE, KIND_FILE, KIND_MENTION, KIND_PASSAGE,
+};
+use super::{NewsIndex, StoredArticle, StoredMention};
+use crate::entities::{DocEntities, EntityType, Mention, Tagger};
 use crate::ingest::walk::{walk, InputFile, WalkErrorKind};
 use crate::ingest::{parse_reader, Article, Format, ParseOptions, RecordError};
 
@@ -47,6 +50,8 @@ pub struct IngestOptions {
     pub threads: usize,
     /// Commit after at least this many new articles (None: once at the end).
     pub commit_every: Option<usize>,
+    /// Tag people, organisations and places with the built-in model.
+    pub entities: bool,
 }
 
 impl Default for IngestOptions {
@@ -58,6 +63,7 @@ impl Default for IngestOptions {
             memory_bytes: 256 << 20,
             threads: 2,
             commit_every: None,
+            entities: true,
         }
     }
 }
@@ -102,6 +108,51 @@ pub struct IngestSummary {
     pub mb_per_s: f64,
     /// Articles in the index after this run.
     pub index_articles: u64,
+    /// Where the time went.
+    pub stages: StageSeconds,
+    /// Tokens seen by the entity tagger (0 when entities are off).
+    pub tokens: u64,
+}
+
+/// Time spent in each stage of the pipeline. Read, parse, entities and passages run on
+/// several threads at once: their figures are thread-seconds, summed over threads. Index is
+/// the wall time until the last document was handed to tantivy; commit and merge are wall time.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StageSeconds {
+    pub read: f64,
+    pub parse: f64,
+    pub entities: f64,
+    pub passages: f64,
+    pub index: f64,
+    pub commit: f64,
+    pub merge: f64,
+}
+
+/// Thread-summed stage timers, in nanoseconds, shared by the pipeline's threads.
+#[derive(Default)]
+struct Stages {
+    read: AtomicU64,
+    parse: AtomicU64,
+    entities: AtomicU64,
+    passages: AtomicU64,
+    tokens: AtomicU64,
+}
+
+impl Stages {
+    fn time<T>(counter: &AtomicU64, f: impl FnOnce() -> T) -> T {
+        let t = Instant::now();
+        let out = f();
+        counter.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        out
+    }
+}
+
+/// What the parallel stage needs to prepare a file's documents.
+struct Prep<'a> {
+    tagger: Option<&'a Tagger>,
+    parse: &'a ParseOptions,
+    fields: &'a Fields,
+    stages: &'a Stages,
 }
 
 /// Progress events for a progress bar.
@@ -137,6 +188,8 @@ struct PreparedArticle {
     stored: StoredArticle,
     /// Passage documents, without the article id yet.
     passages: Vec<TantivyDocument>,
+    /// Mention documents, without the article id yet.
+    mention_docs: Vec<TantivyDocument>,
 }
 
 struct PreparedFile {
@@ -186,7 +239,14 @@ pub fn ingest(
             e => anyhow::Error::new(e).context("cannot open the index for writing"),
         })?;
     let state = State::load(index)?;
+    let stages = Stages::default();
     let mut run = Run {
+        prep: Prep {
+            tagger: opts.entities.then(Tagger::builtin),
+            parse: &opts.parse,
+            fields: &index.fields,
+            stages: &stages,
+        },
         index,
         opts,
         progress,
@@ -244,10 +304,21 @@ pub fn ingest(
         mut summary,
         ..
     } = run;
+    let t = Instant::now();
+    summary.stages.index = started.elapsed().as_secs_f64();
     writer.commit().context("commit failed")?;
+    summary.stages.commit = t.elapsed().as_secs_f64();
+    let t = Instant::now();
     writer
         .wait_merging_threads()
         .context("merging segments failed")?;
+    summary.stages.merge = t.elapsed().as_secs_f64();
+    let secs = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64 / 1e9;
+    summary.stages.read = secs(&stages.read);
+    summary.stages.parse = secs(&stages.parse);
+    summary.stages.entities = secs(&stages.entities);
+    summary.stages.passages = secs(&stages.passages);
+    summary.tokens = stages.tokens.load(Ordering::Relaxed);
     progress.finish();
     index.reload()?;
     summary.index_articles = super::stats::count_kind(index, KIND_ARTICLE)?;
@@ -262,6 +333,7 @@ pub fn ingest(
 
 /// The state of one ingest run.
 struct Run<'a> {
+    prep: Prep<'a>,
     index: &'a NewsIndex,
     opts: &'a IngestOptions,
     progress: &'a dyn Progress,
@@ -276,8 +348,7 @@ impl Run<'_> {
     /// Reads and prepares a batch of files in parallel, then adds them in order.
     fn small_files(&mut self, files: &[InputFile], batch: &[usize]) -> Result<()> {
         let read_bytes = AtomicU64::new(0);
-        let (state, opts, fields, progress) =
-            (&self.state, self.opts, &self.index.fields, self.progress);
+        let (state, prep, progress) = (&self.state, &self.prep, self.progress);
         let prepared: Vec<Result<Option<PreparedFile>, FileFailure>> = batch
             .par_iter()
             .map(|&i| {
@@ -286,7 +357,7 @@ impl Run<'_> {
                     .records
                     .get(f.path.to_str().unwrap_or(""))
                     .map(|r| r.hash.as_str());
-                let r = prepare_file(f, old_hash, &opts.parse, fields, &read_bytes);
+                let r = prep.file(f, old_hash, &read_bytes);
                 progress.advance(f.size);
                 r
             })
@@ -342,13 +413,15 @@ impl Run<'_> {
                 .begin_file(&self.writer, self.index, f, hash, &mut self.summary);
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Article>>(2);
         let mut record_errors = Vec::new();
-        let parse_opts = &self.opts.parse;
+        let parse_opts = self.prep.parse;
+        let parse_ns = &self.prep.stages.parse;
         let outcome = std::thread::scope(|scope| -> Result<Result<(), FileFailure>> {
             let parser =
                 scope.spawn(move || {
                     let mut reader = BufReader::with_capacity(1 << 20, file);
                     let mut chunk = Vec::with_capacity(STREAM_CHUNK_ARTICLES);
                     let mut errors = Vec::new();
+                    let t = Instant::now();
                     let result =
                         parse_reader(&f.path, &mut reader, f.format, parse_opts, &mut |item| {
                             match item {
@@ -364,6 +437,9 @@ impl Run<'_> {
                                 Err(e) => errors.push(e),
                             }
                         });
+                    // Includes time blocked on a full channel: the parser is not the bottleneck
+                    // when that happens, so read this figure as an upper bound.
+                    parse_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
                     if !chunk.is_empty() {
                         let _ = tx.send(chunk);
                     }
@@ -374,11 +450,9 @@ impl Run<'_> {
                     .iter()
                     .map(|a| (a.headline.len() + a.body.len()) as u64)
                     .sum();
-                let fields = &self.index.fields;
-                let prepared: Vec<PreparedArticle> = chunk
-                    .into_par_iter()
-                    .map(|a| prepare_article(a, f, fields))
-                    .collect();
+                let prep = &self.prep;
+                let prepared: Vec<PreparedArticle> =
+                    chunk.into_par_iter().map(|a| prep.article(a, f)).collect();
                 for a in prepared {
                     self.add(&mut record, a)?;
                 }
@@ -527,42 +601,59 @@ fn batches(files: &[InputFile]) -> Vec<Vec<usize>> {
     out
 }
 
-/// Reads, hashes and parses one file. Ok(None): same content as `old_hash`.
-fn prepare_file(
-    f: &InputFile,
-    old_hash: Option<&str>,
-    parse: &ParseOptions,
-    fields: &Fields,
-    read_bytes: &AtomicU64,
-) -> Result<Option<PreparedFile>, FileFailure> {
-    let bytes = std::fs::read(&f.path).map_err(io_failure)?;
-    read_bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-    let hash = blake3::hash(&bytes).to_hex()[..32].to_string();
-    if old_hash == Some(hash.as_str()) {
-        return Ok(None);
+impl Prep<'_> {
+    /// Reads, hashes and parses one file, and prepares its articles. Ok(None): same content
+    /// as `old_hash`.
+    fn file(
+        &self,
+        f: &InputFile,
+        old_hash: Option<&str>,
+        read_bytes: &AtomicU64,
+    ) -> Result<Option<PreparedFile>, FileFailure> {
+        let bytes =
+            Stages::time(&self.stages.read, || std::fs::read(&f.path)).map_err(io_failure)?;
+        read_bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        let hash = blake3::hash(&bytes).to_hex()[..32].to_string();
+        if old_hash == Some(hash.as_str()) {
+            return Ok(None);
+        }
+        let mut articles = Vec::new();
+        let mut errors = Vec::new();
+        Stages::time(&self.stages.parse, || {
+            let mut reader = BufReader::new(&bytes[..]);
+            parse_reader(
+                &f.path,
+                &mut reader,
+                f.format,
+                self.parse,
+                &mut |item| match item {
+                    Ok(a) => articles.push(a),
+                    Err(e) => errors.push(e),
+                },
+            )
+        })
+        .map_err(|e| FileFailure {
+            kind: kind_name(&e.kind),
+            reason: e.reason,
+        })?;
+        Ok(Some(PreparedFile {
+            hash,
+            articles: articles.into_iter().map(|a| self.article(a, f)).collect(),
+            errors,
+        }))
     }
-    let mut articles = Vec::new();
-    let mut errors = Vec::new();
-    let mut reader = BufReader::new(&bytes[..]);
-    parse_reader(
-        &f.path,
-        &mut reader,
-        f.format,
-        parse,
-        &mut |item| match item {
-            Ok(a) => articles.push(prepare_article(a, f, fields)),
-            Err(e) => errors.push(e),
-        },
-    )
-    .map_err(|e| FileFailure {
-        kind: kind_name(&e.kind),
-        reason: e.reason,
-    })?;
-    Ok(Some(PreparedFile {
-        hash,
-        articles,
-        errors,
-    }))
+
+    /// Tags an article's entities, splits it into passages and builds its documents.
+    fn article(&self, a: Article, f: &InputFile) -> PreparedArticle {
+        let ents = self.tagger.map(|t| {
+            Stages::time(&self.stages.entities, || {
+                t.tag_document(&a.headline, &a.body)
+            })
+        });
+        Stages::time(&self.stages.passages, || {
+            prepare_article(a, f, self.fields, ents.as_ref())
+        })
+    }
 }
 
 fn kind_name<T: Serialize>(kind: &T) -> String {
@@ -603,10 +694,18 @@ pub fn parse_iso_date(s: &str) -> Option<tantivy::DateTime> {
     ))
 }
 
-fn prepare_article(a: Article, f: &InputFile, fields: &Fields) -> PreparedArticle {
+fn prepare_article(
+    a: Article,
+    f: &InputFile,
+    fields: &Fields,
+    ents: Option<&DocEntities>,
+) -> PreparedArticle {
     let default_id = default_id(&a, f);
     let content_hash = content_hash(&a.headline, &a.body);
     let date = a.date.as_deref().and_then(parse_iso_date);
+    let empty = DocEntities::default();
+    let ents = ents.unwrap_or(&empty);
+    let mut body_mentions = ents.body.iter().peekable();
     let passages = split_passages(&a.body)
         .iter()
         .enumerate()
@@ -631,17 +730,40 @@ fn prepare_article(a: Article, f: &InputFile, fields: &Fields) -> PreparedArticl
                     d.add_text(field, l);
                 }
             }
+            // Entities of the passage; the headline's go with the lead passage.
+            let mut names: Vec<&Mention> = Vec::new();
+            if no == 0 {
+                names.extend(&ents.headline);
+            }
+            while let Some(m) = body_mentions.next_if(|m| m.start < p.end) {
+                names.push(m);
+            }
+            for m in names {
+                let field = match m.kind {
+                    EntityType::Person => fields.person,
+                    EntityType::Org => fields.org,
+                    EntityType::Location => fields.location,
+                    EntityType::Misc => continue,
+                };
+                d.add_text(field, &m.canonical);
+                if m.surface != m.canonical {
+                    d.add_text(field, &m.surface);
+                }
+            }
             d.add_u64(fields.passage_no, no as u64);
             d.add_u64(fields.passage_start, p.char_start as u64);
             d.add_u64(fields.passage_end, p.char_end as u64);
             d
         })
         .collect();
+    let mention_docs = mention_documents(fields, ents, date);
     let stored = StoredArticle {
         id: String::new(),
         file: f.path.to_string_lossy().into_owned(),
         position: a.position,
         line: a.line,
+        mentions: stored_mentions(&a.body, &ents.body),
+        headline_mentions: stored_mentions(&a.headline, &ents.headline),
         headline: a.headline,
         body: a.body,
         date: a.date,
@@ -658,7 +780,52 @@ fn prepare_article(a: Article, f: &InputFile, fields: &Fields) -> PreparedArticl
         content_hash,
         stored,
         passages,
+        mention_docs,
     }
+}
+
+/// Mentions with char offsets, computed in one pass over the text (mentions are in order).
+fn stored_mentions(text: &str, mentions: &[Mention]) -> Vec<StoredMention> {
+    let spans: Vec<(usize, usize)> = mentions.iter().map(|m| (m.start, m.end)).collect();
+    let chars = crate::search::highlight::to_char_offsets(text, &spans);
+    mentions
+        .iter()
+        .zip(chars)
+        .map(|(m, (start, end))| StoredMention {
+            start,
+            end,
+            kind: m.kind.as_str().to_string(),
+            surface: m.surface.clone(),
+            canonical: m.canonical.clone(),
+        })
+        .collect()
+}
+
+/// One document per (entity type, canonical name) of the article, with its mention count.
+fn mention_documents(
+    fields: &Fields,
+    ents: &DocEntities,
+    date: Option<tantivy::DateTime>,
+) -> Vec<TantivyDocument> {
+    let mut counts: BTreeMap<(EntityType, String), u64> = BTreeMap::new();
+    for m in ents.headline.iter().chain(&ents.body) {
+        *counts.entry((m.kind, label_key(&m.canonical))).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .map(|((kind, name), n)| {
+            let mut d = TantivyDocument::default();
+            d.add_text(fields.kind, KIND_MENTION);
+            d.add_text(fields.entity, entity_key(kind.as_str(), &name));
+            let last = name.rsplit(' ').next().unwrap_or(&name);
+            d.add_text(fields.entity_last, entity_key(kind.as_str(), last));
+            d.add_u64(fields.mention_count, n);
+            if let Some(date) = date {
+                d.add_date(fields.date, date);
+            }
+            d
+        })
+        .collect()
 }
 
 fn file_document(fields: &Fields, record: &FileRecord) -> Result<TantivyDocument> {
@@ -827,7 +994,7 @@ impl State {
         doc.add_text(fields.stored, serde_json::to_string(&a.stored)?);
         writer.add_document(doc)?;
         summary.passages += a.passages.len();
-        for mut p in a.passages {
+        for mut p in a.passages.into_iter().chain(a.mention_docs) {
             p.add_text(fields.article_id, &id);
             p.add_text(fields.file, path);
             writer.add_document(p)?;

@@ -20,7 +20,7 @@ use tantivy::schema::{
 };
 use tantivy::{Index, TantivyDocument, Term};
 
-use super::query::{parse_query, Conjunction};
+use super::query::{parse_query_with, Conjunction};
 use super::rank::{Agg, RankParams, Ranker};
 use crate::index::schema::{register_tokenizers, KIND_ARTICLE, TEXT_TOKENIZER};
 use crate::index::NewsIndex;
@@ -186,7 +186,9 @@ impl<'a> NewsRanker<'a> {
 
 impl ArticleRanker for NewsRanker<'_> {
     fn rank_ids(&self, query: &str, depth: usize) -> Result<Vec<(String, f32)>> {
-        let q = parse_query(self.index, self.ranker.searcher(), query, self.conjunction)?;
+        let searcher = self.ranker.searcher();
+        let q = parse_query_with(self.index, searcher, query, self.conjunction)?;
+        let q = super::articles::article_level(self.index, searcher, q)?;
         Ok(self
             .ranker
             .rank(q.as_ref(), depth)?

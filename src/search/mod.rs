@@ -1,8 +1,10 @@
 //! Passage search: rank passages by BM25, group them by article, highlight the matches.
 
+pub mod articles;
 pub mod eval;
 pub mod highlight;
 pub mod like;
+pub mod mentions;
 pub mod query;
 pub mod rank;
 
@@ -10,8 +12,7 @@ pub mod rank;
 use anyhow::Result;
 use serde::Serialize;
 use tantivy::query::Query;
-use tantivy::schema::Value;
-use tantivy::{Searcher, TantivyDocument};
+use tantivy::Searcher;
 
 pub use query::Conjunction;
 pub use rank::RankParams;
@@ -74,42 +75,80 @@ pub struct Hit {
 /// Runs `query_text` and returns the best passages of the best articles.
 pub fn search(index: &NewsIndex, query_text: &str, opts: &SearchOptions) -> Result<Vec<Hit>> {
     let searcher = index.searcher();
-    let query = query::parse_query(index, &searcher, query_text, opts.conjunction)?;
-    search_query(index, query.as_ref(), opts)
+    let parsed = query::parse_query_with(index, &searcher, query_text, opts.conjunction)?;
+    search_query(index, parsed, opts)
 }
 
 /// Articles similar to article `id` (see [`like`]), with their best passages.
 pub fn search_like(index: &NewsIndex, id: &str, opts: &SearchOptions) -> Result<Vec<Hit>> {
     let query = like::like_query(index, &index.searcher(), id)?;
-    search_query(index, query.as_ref(), opts)
+    search_query(index, query, opts)
 }
 
-/// Ranks articles for a parsed query and builds their hits.
-pub fn search_query(index: &NewsIndex, query: &dyn Query, opts: &SearchOptions) -> Result<Vec<Hit>> {
+/// Ranks articles for a parsed query (required and excluded clauses applied per article, see
+/// [`articles`]) and builds their hits.
+pub fn search_query(index: &NewsIndex, parsed: Box<dyn Query>, opts: &SearchOptions) -> Result<Vec<Hit>> {
     if opts.limit == 0 {
         return Ok(Vec::new());
     }
     let ranker = rank::Ranker::new(index, opts.rank.clone())?;
     let searcher = ranker.searcher();
-    let highlighter = Highlighter::new(index, query);
-    let articles = ranker.rank(query, opts.limit)?;
-    let f = &index.fields;
+    let highlighter = Highlighter::new(index, parsed.as_ref());
+    let query = articles::article_level(index, searcher, parsed)?;
+    let articles = ranker.rank(query.as_ref(), opts.limit)?;
+    let mut columns: std::collections::HashMap<u32, PassageColumns> = Default::default();
     let mut groups = Vec::with_capacity(articles.len());
     for a in articles {
         let mut ps = Vec::new();
         for &(score, addr) in a.passages.iter().take(opts.per_article.max(1)) {
-            let doc: TantivyDocument = searcher.doc(addr)?;
-            let u = |field| doc.get_first(field).and_then(|v| v.as_u64()).unwrap_or(0);
-            ps.push(PassageRef {
-                score,
-                passage_no: u(f.passage_no),
-                start: u(f.passage_start) as usize,
-                end: u(f.passage_end) as usize,
-            });
+            let cols = match columns.entry(addr.segment_ord) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(PassageColumns::open(
+                    searcher.segment_reader(addr.segment_ord),
+                )?),
+            };
+            ps.push(cols.read(addr.doc_id, score).1);
         }
         groups.push((a.id, a.score, ps));
     }
     build_hits(index, searcher, groups, &highlighter)
+}
+
+/// Fast-field columns of one segment, to read ranked passages without the doc store.
+struct PassageColumns {
+    article_id: Option<tantivy::columnar::StrColumn>,
+    no: tantivy::columnar::Column<u64>,
+    start: tantivy::columnar::Column<u64>,
+    end: tantivy::columnar::Column<u64>,
+}
+
+impl PassageColumns {
+    fn open(reader: &tantivy::SegmentReader) -> Result<Self> {
+        let ff = reader.fast_fields();
+        Ok(PassageColumns {
+            article_id: ff.str("article_id")?,
+            no: ff.u64("passage_no")?,
+            start: ff.u64("passage_start")?,
+            end: ff.u64("passage_end")?,
+        })
+    }
+
+    fn read(&self, doc: tantivy::DocId, score: f32) -> (String, PassageRef) {
+        let mut id = String::new();
+        if let Some(c) = &self.article_id {
+            if let Some(ord) = c.term_ords(doc).next() {
+                let _ = c.ord_to_str(ord, &mut id);
+            }
+        }
+        let u = |c: &tantivy::columnar::Column<u64>| c.first(doc).unwrap_or(0);
+        let p = PassageRef {
+            score,
+            passage_no: u(&self.no),
+            start: u(&self.start) as usize,
+            end: u(&self.end) as usize,
+        };
+        (id, p)
+    }
 }
 
 struct PassageRef {

@@ -36,9 +36,15 @@ pub enum Conjunction {
     All,
 }
 
+/// Parses `text` into a query over passage documents (fuzzy and prefix terms expanded against
+/// the index's current searcher).
+pub fn parse_query(index: &NewsIndex, text: &str, conj: Conjunction) -> Result<Box<dyn Query>> {
+    parse_query_with(index, &index.searcher(), text, conj)
+}
+
 /// Parses `text` into a query over passage documents; fuzzy and prefix terms are expanded
 /// against the index seen by `searcher`.
-pub fn parse_query(
+pub fn parse_query_with(
     index: &NewsIndex,
     searcher: &Searcher,
     text: &str,
@@ -289,8 +295,9 @@ fn rewrite_dates(text: &str) -> Result<String> {
     let out = DATE_RANGE.replace_all(text, |c: &regex::Captures| {
         let lo = bound(&c[2], c[1].starts_with('['), false);
         let hi = bound(&c[3], c[4].starts_with(']'), true);
+        let req = required_prefix(text, c.get(0).unwrap().start());
         match (lo, hi) {
-            (Some(lo), Some(hi)) => format!("date:{}{lo} TO {hi}{}", &c[1], &c[4]),
+            (Some(lo), Some(hi)) => format!("{req}date:{}{lo} TO {hi}{}", &c[1], &c[4]),
             _ => {
                 err = Some(format!("bad date in {:?}", &c[0]));
                 c[0].to_string()
@@ -303,12 +310,28 @@ fn rewrite_dates(text: &str) -> Result<String> {
     let out = DATE_SINGLE.replace_all(&out, |c: &regex::Captures| {
         let d = &c[1];
         let tail = &c[0][5 + d.len()..];
+        let req = required_prefix(&out, c.get(0).unwrap().start());
         match (bound(d, true, false), bound(d, true, true)) {
-            (Some(lo), Some(hi)) => format!("date:[{lo} TO {hi}]{tail}"),
+            (Some(lo), Some(hi)) => format!("{req}date:[{lo} TO {hi}]{tail}"),
             _ => c[0].to_string(),
         }
     });
     Ok(out.into_owned())
+}
+
+/// A date clause is a filter: it is made required (`+`) unless the user already gave it an
+/// operator (`+`, `-`, AND, OR, NOT).
+fn required_prefix(text: &str, at: usize) -> &'static str {
+    let before = &text[..at];
+    if before.ends_with(['+', '-']) {
+        return "";
+    }
+    let last_word = before.split_whitespace().next_back().unwrap_or("");
+    if matches!(last_word, "AND" | "OR" | "NOT" | "&&" | "||" | "!") {
+        ""
+    } else {
+        "+"
+    }
 }
 
 /// One range bound as RFC 3339. `upper_inclusive` picks the end of the period for an
@@ -350,19 +373,19 @@ mod tests {
     fn plain_date_ranges_become_whole_days() {
         assert_eq!(
             rewrite_dates("oil date:[2004-01-01 TO 2004-12-31]").unwrap(),
-            "oil date:[2004-01-01T00:00:00Z TO 2004-12-31T23:59:59Z]"
+            "oil +date:[2004-01-01T00:00:00Z TO 2004-12-31T23:59:59Z]"
         );
         assert_eq!(
             rewrite_dates("date:[1987-02 TO 1987-03}").unwrap(),
-            "date:[1987-02-01T00:00:00Z TO 1987-03-01T00:00:00Z}"
+            "+date:[1987-02-01T00:00:00Z TO 1987-03-01T00:00:00Z}"
         );
         assert_eq!(
             rewrite_dates("date:2024-02 steel").unwrap(),
-            "date:[2024-02-01T00:00:00Z TO 2024-02-29T23:59:59Z] steel"
+            "+date:[2024-02-01T00:00:00Z TO 2024-02-29T23:59:59Z] steel"
         );
         assert_eq!(
-            rewrite_dates("date:[* TO 2005]").unwrap(),
-            "date:[* TO 2005-12-31T23:59:59Z]"
+            rewrite_dates("steel OR -date:[* TO 2005]").unwrap(),
+            "steel OR -date:[* TO 2005-12-31T23:59:59Z]"
         );
     }
 

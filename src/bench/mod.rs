@@ -1,0 +1,279 @@
+//! Benchmarking index builds and searches on a user's own corpus (`newsindex bench`).
+//!
+//! One run builds the newsindex index (every stage timed), measures peak memory and index size,
+//! then times searches over a query set. With `compare_plain` it also builds a plain tantivy
+//! headline/body index of the same files, in the same process, right after, and reports the
+//! throughput ratio: figures measured side by side on the same machine state.
+
+pub mod plain;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use tantivy::collector::TopDocs;
+
+use crate::index::writer::{ingest, IngestOptions, IngestSummary, NoProgress};
+use crate::index::{dir_size, NewsIndex};
+use crate::search::{self, Conjunction, SearchOptions};
+
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub corpus: Vec<PathBuf>,
+    /// Where to build the index; a temporary folder (deleted afterwards) when None.
+    pub index: Option<PathBuf>,
+    /// Query file: one query per line, or `qid<TAB>query`. Derived from headlines when None.
+    pub queries: Option<PathBuf>,
+    pub ingest: IngestOptions,
+    /// Also build a plain tantivy headline/body index and report the ratio.
+    pub compare_plain: bool,
+    /// Times each query is run (latencies are per run).
+    pub rounds: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StageRow {
+    pub stage: String,
+    pub seconds: f64,
+    pub articles_per_s: f64,
+    pub mb_per_s: f64,
+    pub tokens_per_s: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Latency {
+    pub queries: usize,
+    pub runs: usize,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub mean_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub corpus_bytes: u64,
+    pub files: usize,
+    pub articles: usize,
+    pub duplicates: usize,
+    pub passages: usize,
+    pub errors: usize,
+    pub seconds: f64,
+    pub mb_per_s: f64,
+    pub articles_per_s: f64,
+    pub stages: Vec<StageRow>,
+    pub peak_rss_mb: Option<f64>,
+    pub index_bytes: u64,
+    /// Passage search, ranking only: parse the query and collect the top 10 passages.
+    pub search_rank: Latency,
+    /// Passage search as `search` runs it: top 10 articles with passages and highlights.
+    pub search_full: Latency,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plain: Option<plain::PlainReport>,
+    /// newsindex throughput / plain tantivy throughput (MB/s over MB/s).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub throughput_ratio: Option<f64>,
+}
+
+pub fn run(opts: &BenchOptions) -> Result<BenchReport> {
+    let tmp = tempfile::TempDir::new()?;
+    let index_dir = opts
+        .index
+        .clone()
+        .unwrap_or_else(|| tmp.path().join("newsindex"));
+    warm_page_cache(&opts.corpus);
+
+    reset_peak_rss();
+    let index = NewsIndex::open_or_create(&index_dir)?;
+    let summary = ingest(&index, &opts.corpus, &opts.ingest, &NoProgress)?;
+    let peak_rss_mb = peak_rss_mb();
+    let index_bytes = dir_size(&index_dir);
+
+    let queries = match &opts.queries {
+        Some(p) => read_queries(p)?,
+        None => default_queries(&index, 200)?,
+    };
+    let (search_rank, search_full) = time_searches(&index, &queries, opts.rounds.max(1))?;
+
+    let plain = if opts.compare_plain {
+        Some(plain::build(
+            &opts.corpus,
+            &tmp.path().join("plain"),
+            &opts.ingest,
+        )?)
+    } else {
+        None
+    };
+    let mb_per_s = summary.mb_per_s;
+    Ok(BenchReport {
+        corpus_bytes: summary.bytes,
+        files: summary.files,
+        articles: summary.articles,
+        duplicates: summary.duplicates,
+        passages: summary.passages,
+        errors: summary.errors.len(),
+        seconds: summary.seconds,
+        mb_per_s,
+        articles_per_s: summary.articles as f64 / summary.seconds.max(1e-9),
+        stages: stage_rows(&summary),
+        peak_rss_mb,
+        index_bytes,
+        search_rank,
+        search_full,
+        throughput_ratio: plain.as_ref().map(|p| mb_per_s / p.mb_per_s.max(1e-9)),
+        plain,
+    })
+}
+
+fn stage_rows(s: &IngestSummary) -> Vec<StageRow> {
+    let st = &s.stages;
+    let row = |name: &str, secs: f64| StageRow {
+        stage: name.to_string(),
+        seconds: secs,
+        articles_per_s: s.articles as f64 / secs.max(1e-9),
+        mb_per_s: s.bytes as f64 / 1e6 / secs.max(1e-9),
+        tokens_per_s: s.tokens as f64 / secs.max(1e-9),
+    };
+    vec![
+        row("read", st.read),
+        row("parse", st.parse),
+        row("entities", st.entities),
+        row("passages", st.passages),
+        row("index", st.index),
+        row("commit", st.commit),
+        row("merge", st.merge),
+        row("total", s.seconds),
+    ]
+}
+
+/// Reads every file once so that both builds start from a warm page cache.
+fn warm_page_cache(corpus: &[PathBuf]) {
+    for root in corpus {
+        for e in walkdir::WalkDir::new(root)
+            .follow_links(true)
+            .into_iter()
+            .flatten()
+        {
+            if e.file_type().is_file() {
+                if let Ok(mut f) = std::fs::File::open(e.path()) {
+                    let _ = std::io::copy(&mut f, &mut std::io::sink());
+                }
+            }
+        }
+    }
+}
+
+/// Resets the peak-RSS high-water mark (Linux), so each phase is measured on its own.
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Peak resident memory of this process in MB (Linux VmHWM).
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Queries from a file: one per line, or `qid<TAB>query`; blank lines and `#` comments skipped.
+pub fn read_queries(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read queries from {}", path.display()))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| l.split_once('\t').map_or(l, |(_, q)| q).to_string())
+        .collect())
+}
+
+/// A deterministic query set from the corpus itself: the two longest words of the headlines of
+/// articles spread evenly over the index.
+pub fn default_queries(index: &NewsIndex, n: usize) -> Result<Vec<String>> {
+    use tantivy::collector::DocSetCollector;
+    use tantivy::query::TermQuery;
+    use tantivy::schema::IndexRecordOption;
+    let searcher = index.searcher();
+    let q = TermQuery::new(
+        tantivy::Term::from_field_text(index.fields.kind, crate::index::schema::KIND_ARTICLE),
+        IndexRecordOption::Basic,
+    );
+    let mut addrs: Vec<_> = searcher.search(&q, &DocSetCollector)?.into_iter().collect();
+    addrs.sort();
+    let step = (addrs.len() / n.max(1)).max(1);
+    let mut out = Vec::new();
+    for addr in addrs.iter().step_by(step).take(n) {
+        let a = index.stored_article(&searcher.doc(*addr)?)?;
+        let mut words: Vec<&str> = a
+            .headline
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.len() > 3)
+            .collect();
+        words.sort_by_key(|w| std::cmp::Reverse(w.len()));
+        if !words.is_empty() {
+            out.push(words.iter().take(2).copied().collect::<Vec<_>>().join(" "));
+        }
+    }
+    Ok(out)
+}
+
+fn time_searches(
+    index: &NewsIndex,
+    queries: &[String],
+    rounds: usize,
+) -> Result<(Latency, Latency)> {
+    let searcher = index.searcher();
+    let mut rank = Vec::new();
+    let mut full = Vec::new();
+    let opts = SearchOptions::default();
+    // One untimed pass warms the OS cache and tantivy's caches, as a long-running process is.
+    for q in queries {
+        search::search(index, q, &opts)?;
+    }
+    for _ in 0..rounds {
+        for q in queries {
+            let t = Instant::now();
+            let parsed = search::query::parse_query(index, q, Conjunction::Any)?;
+            let top = searcher.search(&parsed, &TopDocs::with_limit(10).order_by_score())?;
+            std::hint::black_box(top);
+            rank.push(t.elapsed().as_secs_f64() * 1e3);
+            let t = Instant::now();
+            std::hint::black_box(search::search(index, q, &opts)?);
+            full.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    Ok((latency(queries.len(), rank), latency(queries.len(), full)))
+}
+
+/// Percentiles (nearest rank) of latencies in milliseconds.
+pub fn latency(queries: usize, mut ms: Vec<f64>) -> Latency {
+    if ms.is_empty() {
+        return Latency::default();
+    }
+    ms.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| ms[((p / 100.0 * ms.len() as f64).ceil() as usize).clamp(1, ms.len()) - 1];
+    Latency {
+        queries,
+        runs: ms.len(),
+        p50_ms: pct(50.0),
+        p95_ms: pct(95.0),
+        p99_ms: pct(99.0),
+        mean_ms: ms.iter().sum::<f64>() / ms.len() as f64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let l = latency(1, (1..=100).map(|i| i as f64).collect());
+        assert_eq!((l.p50_ms, l.p95_ms, l.p99_ms), (50.0, 95.0, 99.0));
+        let l = latency(1, vec![3.0, 1.0, 2.0]);
+        assert_eq!(l.p50_ms, 2.0);
+        assert_eq!(l.p99_ms, 3.0);
+    }
+}

@@ -1,0 +1,86 @@
+//! The baseline: a plain tantivy index of the same articles, as a tantivy user would build it.
+//!
+//! Headline and body as TEXT | STORED with tantivy's `en_stem` analyzer (so results can be
+//! shown), the same writer heap and threads as newsindex, files read and parsed in parallel with
+//! the same parsers. What it does not do is everything newsindex adds: passages, entities,
+//! dates and labels, article records, de-duplication and incremental bookkeeping.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Result;
+use rayon::prelude::*;
+use serde::Serialize;
+use tantivy::schema::{Schema, TextFieldIndexing, TextOptions, STORED};
+use tantivy::{doc, Index, IndexWriter};
+
+use crate::index::dir_size;
+use crate::index::writer::IngestOptions;
+use crate::ingest::walk::walk;
+use crate::ingest::{parse_reader, Article};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlainReport {
+    pub articles: usize,
+    pub bytes: u64,
+    pub seconds: f64,
+    pub mb_per_s: f64,
+    pub index_bytes: u64,
+    pub peak_rss_mb: Option<f64>,
+}
+
+pub fn build(corpus: &[PathBuf], dir: &Path, opts: &IngestOptions) -> Result<PlainReport> {
+    super::reset_peak_rss();
+    let started = Instant::now();
+    std::fs::create_dir_all(dir)?;
+    let mut b = Schema::builder();
+    let text = TextOptions::default()
+        .set_indexing_options(TextFieldIndexing::default().set_tokenizer("en_stem"))
+        | STORED;
+    let headline = b.add_text_field("headline", text.clone());
+    let body = b.add_text_field("body", text);
+    let index = Index::create_in_dir(dir, b.build())?;
+    let threads = opts.threads.max(1);
+    let mut writer: IndexWriter =
+        index.writer_with_num_threads(threads, opts.memory_bytes.max((15 << 20) * threads))?;
+
+    let files = walk(corpus, &opts.extensions).files;
+    let mut bytes = 0u64;
+    let mut articles = 0usize;
+    for chunk in files.chunks(1024) {
+        let parsed: Vec<(u64, Vec<Article>)> = chunk
+            .par_iter()
+            .map(|f| {
+                let Ok(file) = std::fs::File::open(&f.path) else {
+                    return (0, Vec::new());
+                };
+                let mut out = Vec::new();
+                let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+                let _ = parse_reader(&f.path, &mut reader, f.format, &opts.parse, &mut |a| {
+                    if let Ok(a) = a {
+                        out.push(a);
+                    }
+                });
+                (f.size, out)
+            })
+            .collect();
+        for (size, list) in parsed {
+            bytes += size;
+            for a in list {
+                writer.add_document(doc!(headline => a.headline, body => a.body))?;
+                articles += 1;
+            }
+        }
+    }
+    writer.commit()?;
+    writer.wait_merging_threads()?;
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(PlainReport {
+        articles,
+        bytes,
+        seconds,
+        mb_per_s: bytes as f64 / 1e6 / seconds.max(1e-9),
+        index_bytes: dir_size(dir),
+        peak_rss_mb: super::peak_rss_mb(),
+    })
+}

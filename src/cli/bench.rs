@@ -1,0 +1,134 @@
+//! `newsindex bench`: time an index build and searches on your own corpus.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use super::exit;
+use super::output::json_line;
+use crate::bench::{run, BenchOptions, BenchReport, Latency};
+use crate::index::writer::IngestOptions;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Files or folders to index.
+    #[arg(required = true)]
+    corpus: Vec<PathBuf>,
+
+    /// Build the index here and keep it (default: a temporary folder, deleted afterwards).
+    #[arg(long, short = 'i')]
+    index: Option<PathBuf>,
+
+    /// Queries to time: one per line, or `qid<TAB>query` (default: 200 derived from headlines).
+    #[arg(long)]
+    queries: Option<PathBuf>,
+
+    /// Also build a plain tantivy headline/body index of the same files and print the ratio.
+    #[arg(long)]
+    compare_plain: bool,
+
+    /// Only files with these extensions, e.g. `--ext sgm`.
+    #[arg(long = "ext", value_delimiter = ',')]
+    extensions: Vec<String>,
+
+    /// Memory for tantivy's indexing buffers, in MB.
+    #[arg(long, default_value_t = 256)]
+    memory: usize,
+
+    /// Tantivy indexing threads.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+
+    /// Times each query is run.
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
+
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run_cli(args: Args) -> Result<i32> {
+    let opts = BenchOptions {
+        corpus: args.corpus,
+        index: args.index,
+        queries: args.queries,
+        ingest: IngestOptions {
+            extensions: args
+                .extensions
+                .iter()
+                .map(|e| e.trim_start_matches('.').to_ascii_lowercase())
+                .collect(),
+            memory_bytes: args.memory << 20,
+            threads: args.threads,
+            ..Default::default()
+        },
+        compare_plain: args.compare_plain,
+        rounds: args.rounds,
+    };
+    let report = run(&opts)?;
+    if args.json {
+        json_line(&report);
+    } else {
+        print_table(&report);
+    }
+    Ok(exit::OK)
+}
+
+fn print_table(r: &BenchReport) {
+    println!(
+        "corpus: {:.1} MB, {} files, {} articles ({} duplicates), {} passages, {} errors",
+        r.corpus_bytes as f64 / 1e6,
+        r.files,
+        r.articles,
+        r.duplicates,
+        r.passages,
+        r.errors
+    );
+    println!(
+        "{:<10} {:>9} {:>12} {:>9} {:>12}",
+        "stage", "seconds", "articles/s", "MB/s", "tokens/s"
+    );
+    for s in &r.stages {
+        println!(
+            "{:<10} {:>9.2} {:>12.0} {:>9.1} {:>12.0}",
+            s.stage, s.seconds, s.articles_per_s, s.mb_per_s, s.tokens_per_s
+        );
+    }
+    println!(
+        "(read/parse/entities/passages: thread-seconds summed over threads; the rest: wall time)"
+    );
+    if let Some(m) = r.peak_rss_mb {
+        println!("peak memory: {m:.0} MB");
+    }
+    println!(
+        "index size: {:.1} MB ({:.2}x the raw text)",
+        r.index_bytes as f64 / 1e6,
+        r.index_bytes as f64 / r.corpus_bytes.max(1) as f64
+    );
+    let lat = |name: &str, l: &Latency| {
+        println!(
+            "{name}: p50 {:.3} ms, p95 {:.3} ms, p99 {:.3} ms ({} queries x {} runs)",
+            l.p50_ms,
+            l.p95_ms,
+            l.p99_ms,
+            l.queries,
+            l.runs / l.queries.max(1)
+        )
+    };
+    lat("search, top-10 passages (rank only)", &r.search_rank);
+    lat(
+        "search, top-10 articles with passages and highlights",
+        &r.search_full,
+    );
+    if let (Some(p), Some(ratio)) = (&r.plain, r.throughput_ratio) {
+        println!(
+            "plain tantivy (headline+body): {:.2} s, {:.1} MB/s, index {:.1} MB, peak {:.0} MB",
+            p.seconds,
+            p.mb_per_s,
+            p.index_bytes as f64 / 1e6,
+            p.peak_rss_mb.unwrap_or(0.0)
+        );
+        println!("newsindex / plain tantivy throughput: {ratio:.2}x");
+    }
+}
