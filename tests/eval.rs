@@ -47,7 +47,12 @@ fn fixture() -> &'static Fixture {
             .arg(&input)
             .arg("--index")
             .arg(&index)
-            .args(["--ext", if sgml_supported() { "sgm" } else { "jsonl" }, "--json", "-q"])
+            .args([
+                "--ext",
+                if sgml_supported() { "sgm" } else { "jsonl" },
+                "--json",
+                "-q",
+            ])
             .output()
             .unwrap();
         assert!(
@@ -180,7 +185,10 @@ fn fuzzy_prefix_and_like() {
         assert!(has_match(h), "{h}");
         let p = h["passage"].as_str().unwrap();
         for s in h["highlights"].as_array().unwrap() {
-            let (a, b) = (s[0].as_u64().unwrap() as usize, s[1].as_u64().unwrap() as usize);
+            let (a, b) = (
+                s[0].as_u64().unwrap() as usize,
+                s[1].as_u64().unwrap() as usize,
+            );
             let w = common::span(p, a, b).to_lowercase();
             assert!(w.starts_with("petro"), "{w}");
             words.insert(w);
@@ -199,7 +207,11 @@ fn fuzzy_prefix_and_like() {
         .arg(&f.index)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let hits: Vec<Value> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -234,6 +246,9 @@ fn date_range_and_field_terms() {
         }
     }
     for h in search(&f.index, "headline:cocoa", &[]) {
-        assert!(!h["headline_highlights"].as_array().unwrap().is_empty(), "{h}");
+        assert!(
+            !h["headline_highlights"].as_array().unwrap().is_empty(),
+            "{h}"
+        );
     }
 }

@@ -11,7 +11,7 @@ use crate::search::eval::{
     build_baseline_index, evaluate, read_qrels, read_queries, run_file, sweep_variants,
     ArticleRanker, BaselineRanker, EvalResult, NewsRanker, Qrels,
 };
-use crate::search::rank::{Agg, RankParams};
+use crate::search::rank::{Agg, Feedback, RankParams};
 use crate::search::{Conjunction, DEFAULT_CONJUNCTION};
 
 #[derive(clap::Args, Debug)]
@@ -80,6 +80,9 @@ pub struct Args {
     /// Weight of whole-article BM25 mixed into the article score (0 = none).
     #[arg(long)]
     article_mix: Option<f32>,
+    /// Pseudo-relevance feedback `DOCS:TERMS:WEIGHT` (e.g. `10:20:0.3`), or `none`.
+    #[arg(long)]
+    feedback: Option<String>,
     /// Ignore stop words when scoring (`true` / `false`).
     #[arg(long)]
     stopwords: Option<bool>,
@@ -123,6 +126,11 @@ pub fn run(args: Args) -> Result<i32> {
         agg: args.agg.unwrap_or(d.agg),
         article_mix: args.article_mix.unwrap_or(d.article_mix),
         stopwords: args.stopwords.unwrap_or(d.stopwords),
+        feedback: match args.feedback.as_deref() {
+            None => d.feedback,
+            Some("none") => None,
+            Some(s) => Some(s.parse::<Feedback>().map_err(anyhow::Error::msg)?),
+        },
     };
     let conj = if args.all {
         Conjunction::All
@@ -146,7 +154,12 @@ pub fn run(args: Args) -> Result<i32> {
         let names: Vec<String> = args
             .queries
             .iter()
-            .map(|q| q.file_stem().unwrap_or_default().to_string_lossy().into_owned())
+            .map(|q| {
+                q.file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            })
             .collect();
         let mut rows = Vec::new();
         if let Some(b) = &base {
@@ -154,7 +167,10 @@ pub fn run(args: Args) -> Result<i32> {
             for (q, r) in &sets {
                 cells.push(evaluate(b, q, r, args.depth)?.mean);
             }
-            rows.push(("baseline: tantivy whole-article BM25, defaults".to_string(), cells));
+            rows.push((
+                "baseline: tantivy whole-article BM25, defaults".to_string(),
+                cells,
+            ));
         }
         if let Some(dir) = &args.baseline_index {
             let stem_dir = dir.with_extension("stem");
@@ -218,7 +234,12 @@ pub fn run(args: Args) -> Result<i32> {
         let r = NewsRanker::new(&index, params.clone(), conj)?;
         let main = evaluate(&r, &queries, &qrels, args.depth)?;
         let cmp = match &base {
-            Some(b) => Some(evaluate(b as &dyn ArticleRanker, &queries, &qrels, args.depth)?),
+            Some(b) => Some(evaluate(
+                b as &dyn ArticleRanker,
+                &queries,
+                &qrels,
+                args.depth,
+            )?),
             None => None,
         };
         (main, cmp)
@@ -227,9 +248,13 @@ pub fn run(args: Args) -> Result<i32> {
         std::fs::write(path, run_file(&main, &args.ranker))
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    let ratio = compare
-        .as_ref()
-        .map(|b| if b.mean.map > 0.0 { main.mean.map / b.mean.map } else { 0.0 });
+    let ratio = compare.as_ref().map(|b| {
+        if b.mean.map > 0.0 {
+            main.mean.map / b.mean.map
+        } else {
+            0.0
+        }
+    });
     if args.json {
         let mut v = json!({
             "ranker": args.ranker,
@@ -245,6 +270,7 @@ pub fn run(args: Args) -> Result<i32> {
                 "k1": params.k1, "b": params.b, "headline_boost": params.headline_boost,
                 "proximity": params.proximity, "agg": params.agg.to_string(),
                 "article_mix": params.article_mix, "stopwords": params.stopwords,
+                "feedback": params.feedback.map(|f| format!("{}:{}:{}", f.docs, f.terms, f.weight)),
                 "conjunction": format!("{conj:?}").to_lowercase(),
             });
         }
@@ -262,7 +288,10 @@ pub fn run(args: Args) -> Result<i32> {
         return Ok(exit::OK);
     }
     if args.per_query {
-        println!("{:<28} {:>7} {:>7} {:>7} {:>7} {:>7}  query", "qid", "AP", "nDCG@10", "P@10", "RR@10", "R@100");
+        println!(
+            "{:<28} {:>7} {:>7} {:>7} {:>7} {:>7}  query",
+            "qid", "AP", "nDCG@10", "P@10", "RR@10", "R@100"
+        );
         for q in &main.per_query {
             let m = &q.measures;
             println!(
@@ -273,7 +302,10 @@ pub fn run(args: Args) -> Result<i32> {
         println!();
     }
     println!("{} queries", main.queries);
-    println!("{:<12} {:>7} {:>7} {:>7} {:>7} {:>7}", "ranker", "MAP", "nDCG@10", "P@10", "MRR@10", "R@100");
+    println!(
+        "{:<12} {:>7} {:>7} {:>7} {:>7} {:>7}",
+        "ranker", "MAP", "nDCG@10", "P@10", "MRR@10", "R@100"
+    );
     let line = |name: &str, m: &crate::search::eval::Measures| {
         println!(
             "{:<12} {:>7.4} {:>7.4} {:>7.4} {:>7.4} {:>7.4}",

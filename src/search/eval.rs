@@ -21,7 +21,7 @@ use tantivy::schema::{
 use tantivy::{Index, TantivyDocument, Term};
 
 use super::query::{parse_query_with, Conjunction};
-use super::rank::{Agg, RankParams, Ranker};
+use super::rank::{Agg, Feedback, RankParams, Ranker};
 use crate::index::schema::{register_tokenizers, KIND_ARTICLE, TEXT_TOKENIZER};
 use crate::index::NewsIndex;
 
@@ -241,30 +241,164 @@ pub fn sweep_variants() -> Vec<(String, RankParams, Conjunction)> {
         agg: Agg::Best,
         article_mix: 0.0,
         stopwords: false,
+        feedback: None,
     };
-    let mut v = vec![("passages: BM25 1.2/0.75, best passage, headline x1, OR".to_string(), plain.clone(), Conjunction::Any)];
+    let mut v = vec![(
+        "passages: BM25 1.2/0.75, best passage, headline x1, OR".to_string(),
+        plain.clone(),
+        Conjunction::Any,
+    )];
     let mut one = |name: &str, p: RankParams, c: Conjunction| v.push((name.to_string(), p, c));
     one("  bare terms AND", plain.clone(), Conjunction::All);
     for hb in [0.5, 2.0, 3.0, 5.0] {
-        one(&format!("  headline x{hb}"), RankParams { headline_boost: hb, ..plain.clone() }, Conjunction::Any);
+        one(
+            &format!("  headline x{hb}"),
+            RankParams {
+                headline_boost: hb,
+                ..plain.clone()
+            },
+            Conjunction::Any,
+        );
     }
     for k1 in [0.6, 0.9, 1.6, 2.0] {
-        one(&format!("  k1 {k1}"), RankParams { k1, ..plain.clone() }, Conjunction::Any);
+        one(
+            &format!("  k1 {k1}"),
+            RankParams {
+                k1,
+                ..plain.clone()
+            },
+            Conjunction::Any,
+        );
     }
     for b in [0.3, 0.5, 0.9] {
-        one(&format!("  b {b}"), RankParams { b, ..plain.clone() }, Conjunction::Any);
+        one(
+            &format!("  b {b}"),
+            RankParams { b, ..plain.clone() },
+            Conjunction::Any,
+        );
     }
-    one("  stop words removed", RankParams { stopwords: true, ..plain.clone() }, Conjunction::Any);
+    one(
+        "  stop words removed",
+        RankParams {
+            stopwords: true,
+            ..plain.clone()
+        },
+        Conjunction::Any,
+    );
     for w in [0.5, 1.0, 2.0] {
-        one(&format!("  proximity {w}"), RankParams { proximity: w, ..plain.clone() }, Conjunction::Any);
+        one(
+            &format!("  proximity {w}"),
+            RankParams {
+                proximity: w,
+                ..plain.clone()
+            },
+            Conjunction::Any,
+        );
     }
     for n in [2, 3, 5] {
-        one(&format!("  sum of best {n} passages"), RankParams { agg: Agg::SumTop(n), ..plain.clone() }, Conjunction::Any);
+        one(
+            &format!("  sum of best {n} passages"),
+            RankParams {
+                agg: Agg::SumTop(n),
+                ..plain.clone()
+            },
+            Conjunction::Any,
+        );
     }
     for w in [0.5, 1.0] {
-        one(&format!("  + {w} x whole-article BM25"), RankParams { article_mix: w, ..plain.clone() }, Conjunction::Any);
+        one(
+            &format!("  + {w} x whole-article BM25"),
+            RankParams {
+                article_mix: w,
+                ..plain.clone()
+            },
+            Conjunction::Any,
+        );
     }
-    one("chosen defaults (search)", RankParams::default(), super::DEFAULT_CONJUNCTION);
+    for (d, t, w) in [(5, 10, 0.3), (10, 20, 0.3), (10, 20, 0.5), (10, 30, 1.0)] {
+        one(
+            &format!("  feedback {d} docs, {t} terms, x{w}"),
+            RankParams {
+                feedback: Some(Feedback {
+                    docs: d,
+                    terms: t,
+                    weight: w,
+                }),
+                ..plain.clone()
+            },
+            Conjunction::Any,
+        );
+    }
+    let tuned = RankParams {
+        k1: 1.6,
+        b: 0.3,
+        proximity: 2.0,
+        ..plain.clone()
+    };
+    one(
+        "combined: k1 1.6, b 0.3, proximity 2",
+        tuned.clone(),
+        Conjunction::Any,
+    );
+    one(
+        "  + feedback 5 docs, 10 terms, x0.3",
+        RankParams {
+            feedback: Some(Feedback {
+                docs: 5,
+                terms: 10,
+                weight: 0.3,
+            }),
+            ..tuned.clone()
+        },
+        Conjunction::Any,
+    );
+    one(
+        "  + feedback 3 docs, 10 terms, x0.3",
+        RankParams {
+            feedback: Some(Feedback {
+                docs: 3,
+                terms: 10,
+                weight: 0.3,
+            }),
+            ..tuned.clone()
+        },
+        Conjunction::Any,
+    );
+    let chosen = RankParams::default();
+    one(
+        "  + feedback 5/10/x0.3 + sum of best 2",
+        RankParams {
+            agg: Agg::SumTop(2),
+            ..chosen.clone()
+        },
+        Conjunction::Any,
+    );
+    one(
+        "  + feedback 5/10/x0.3 + 0.5 x whole-article",
+        RankParams {
+            article_mix: 0.5,
+            ..chosen.clone()
+        },
+        Conjunction::Any,
+    );
+    one(
+        "  + feedback 5/10/x0.3 + headline x2",
+        RankParams {
+            headline_boost: 2.0,
+            ..chosen.clone()
+        },
+        Conjunction::Any,
+    );
+    one(
+        "  + feedback 5/10/x0.3, bare terms AND",
+        chosen.clone(),
+        Conjunction::All,
+    );
+    one(
+        "chosen defaults (search)",
+        chosen,
+        super::DEFAULT_CONJUNCTION,
+    );
     v
 }
 
@@ -286,8 +420,7 @@ pub fn run_file(result: &EvalResult, tag: &str) -> String {
 /// not the baseline).
 pub fn build_baseline_index(index: &NewsIndex, dir: &Path, stem: bool) -> Result<()> {
     if dir.exists() {
-        std::fs::remove_dir_all(dir)
-            .with_context(|| format!("cannot clear {}", dir.display()))?;
+        std::fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
     }
     std::fs::create_dir_all(dir)?;
     let mut sb = Schema::builder();
@@ -425,7 +558,13 @@ mod tests {
     #[test]
     fn means_and_parsing() {
         let q = read_queries("q1\tcrude oil\n\n# c\nq2\tgold\n").unwrap();
-        assert_eq!(q, vec![("q1".into(), "crude oil".into()), ("q2".into(), "gold".into())]);
+        assert_eq!(
+            q,
+            vec![
+                ("q1".into(), "crude oil".into()),
+                ("q2".into(), "gold".into())
+            ]
+        );
         let r = read_qrels("q1 0 d1 1\nq1 0 d2 0\nq2 0 d3 2\n").unwrap();
         assert_eq!(r["q1"]["d2"], 0);
         assert_eq!(r["q2"]["d3"], 2);

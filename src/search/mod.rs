@@ -8,7 +8,6 @@ pub mod mentions;
 pub mod query;
 pub mod rank;
 
-
 use anyhow::Result;
 use serde::Serialize;
 use tantivy::query::Query;
@@ -87,7 +86,11 @@ pub fn search_like(index: &NewsIndex, id: &str, opts: &SearchOptions) -> Result<
 
 /// Ranks articles for a parsed query (required and excluded clauses applied per article, see
 /// [`articles`]) and builds their hits.
-pub fn search_query(index: &NewsIndex, parsed: Box<dyn Query>, opts: &SearchOptions) -> Result<Vec<Hit>> {
+pub fn search_query(
+    index: &NewsIndex,
+    parsed: Box<dyn Query>,
+    opts: &SearchOptions,
+) -> Result<Vec<Hit>> {
     if opts.limit == 0 {
         return Ok(Vec::new());
     }

@@ -14,7 +14,9 @@ use std::collections::HashMap;
 use anyhow::{bail, Result};
 use once_cell::sync::Lazy;
 use regex::Regex;
-use tantivy::query::{BooleanQuery, EmptyQuery, Occur, Query, QueryParser, QueryParserError, TermQuery};
+use tantivy::query::{
+    BooleanQuery, EmptyQuery, Occur, Query, QueryParser, QueryParserError, TermQuery,
+};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
 
@@ -146,7 +148,10 @@ fn substitute(
     if let Some(bq) = query.downcast_ref::<BooleanQuery>() {
         let mut clauses = Vec::with_capacity(bq.clauses().len());
         for (occur, sub) in bq.clauses() {
-            clauses.push((*occur, substitute(sub.box_clone(), specials, searcher, cache)?));
+            clauses.push((
+                *occur,
+                substitute(sub.box_clone(), specials, searcher, cache)?,
+            ));
         }
         let mut nb = BooleanQuery::new(clauses);
         nb.set_minimum_number_should_match(bq.get_minimum_number_should_match());
@@ -229,8 +234,7 @@ pub fn expand(searcher: &Searcher, field: Field, sp: &Special) -> Result<Vec<Ter
     let mut v: Vec<(Vec<u8>, u64)> = df.into_iter().collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     v.truncate(MAX_EXPANSIONS);
-    Ok(v
-        .into_iter()
+    Ok(v.into_iter()
         .map(|(k, _)| Term::from_field_text(field, &String::from_utf8_lossy(&k)))
         .collect())
 }

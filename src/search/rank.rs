@@ -72,18 +72,55 @@ pub struct RankParams {
     pub article_mix: f32,
     /// Ignore English stop words when scoring.
     pub stopwords: bool,
+    /// Pseudo-relevance feedback: re-rank the matching articles with terms taken from the
+    /// first pass's best articles (never adds articles that do not match the query).
+    pub feedback: Option<Feedback>,
+}
+
+/// Pseudo-relevance feedback settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Feedback {
+    /// Articles of the first pass the terms come from.
+    pub docs: usize,
+    /// Terms added.
+    pub terms: usize,
+    /// Weight of the added terms relative to the query's.
+    pub weight: f32,
+}
+
+impl std::str::FromStr for Feedback {
+    type Err = String;
+    /// `DOCS:TERMS:WEIGHT`, e.g. `10:20:0.3`.
+    fn from_str(s: &str) -> Result<Feedback, String> {
+        let p: Vec<&str> = s.split(':').collect();
+        let bad = || format!("bad feedback {s:?}: DOCS:TERMS:WEIGHT, e.g. 10:20:0.3");
+        if p.len() != 3 {
+            return Err(bad());
+        }
+        Ok(Feedback {
+            docs: p[0].parse().map_err(|_| bad())?,
+            terms: p[1].parse().map_err(|_| bad())?,
+            weight: p[2].parse().map_err(|_| bad())?,
+        })
+    }
 }
 
 impl Default for RankParams {
     fn default() -> Self {
+        // Measured on the Reuters topic and people sets (README, "Search quality").
         RankParams {
-            k1: 1.2,
-            b: 0.75,
-            headline_boost: 2.0,
-            proximity: 0.0,
+            k1: 1.6,
+            b: 0.3,
+            headline_boost: 1.0,
+            proximity: 2.0,
             agg: Agg::Best,
             article_mix: 0.0,
             stopwords: false,
+            feedback: Some(Feedback {
+                docs: 5,
+                terms: 10,
+                weight: 0.3,
+            }),
         }
     }
 }
@@ -100,9 +137,9 @@ pub struct RankedArticle {
 /// English stop words (stemmed when compared).
 pub const STOP_WORDS: &[&str] = &[
     "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "has", "have", "he",
-    "her", "his", "i", "if", "in", "into", "is", "it", "its", "no", "not", "of", "on", "or",
-    "our", "said", "she", "so", "such", "that", "the", "their", "then", "there", "these",
-    "they", "this", "to", "was", "we", "were", "which", "will", "with", "would", "you",
+    "her", "his", "i", "if", "in", "into", "is", "it", "its", "no", "not", "of", "on", "or", "our",
+    "said", "she", "so", "such", "that", "the", "their", "then", "there", "these", "they", "this",
+    "to", "was", "we", "were", "which", "will", "with", "would", "you",
 ];
 
 pub fn stemmed_stop_words() -> &'static HashSet<String> {
@@ -251,6 +288,85 @@ impl<'a> Ranker<'a> {
 
     /// The best `limit` articles for `query`.
     pub fn rank(&self, query: &dyn Query, limit: usize) -> Result<Vec<RankedArticle>> {
+        let Some(fb) = self
+            .params
+            .feedback
+            .filter(|fb| fb.docs > 0 && fb.terms > 0)
+        else {
+            return self.rank_weighted(query, limit, &HashMap::new());
+        };
+        let first = self.rank_weighted(query, fb.docs, &HashMap::new())?;
+        let original: HashSet<Term> = scoring_terms(self.index, query, false)
+            .into_iter()
+            .collect();
+        if first.is_empty() || original.is_empty() {
+            return self.rank_weighted(query, limit, &HashMap::new());
+        }
+        let f = &self.index.fields;
+        let stop = stemmed_stop_words();
+        let mut analyzer = text_analyzer();
+        let mut weight: HashMap<String, f32> = HashMap::new();
+        for a in &first {
+            let Some(art) = self.index.article(&self.searcher, &a.id)? else {
+                continue;
+            };
+            let mut tf: HashMap<String, u32> = HashMap::new();
+            let mut len = 0u32;
+            for text in [&art.headline, &art.body] {
+                let mut ts = analyzer.token_stream(text);
+                while let Some(t) = ts.next() {
+                    len += 1;
+                    if t.text.chars().count() > 2
+                        && !t.text.chars().any(|c| c.is_ascii_digit())
+                        && !stop.contains(&t.text)
+                    {
+                        *tf.entry(t.text.clone()).or_default() += 1;
+                    }
+                }
+            }
+            for (t, c) in tf {
+                *weight.entry(t).or_default() += c as f32 / len.max(1) as f32;
+            }
+        }
+        let mut cand: Vec<(Term, f32)> = Vec::new();
+        for (t, w) in weight {
+            let term = Term::from_field_text(f.body, &t);
+            if original.contains(&term) {
+                continue;
+            }
+            let df = self.searcher.doc_freq(&term)? as f32;
+            if df < 2.0 {
+                continue;
+            }
+            cand.push((term, w * idf(self.stats.n, df)));
+        }
+        cand.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        cand.truncate(fb.terms);
+        let Some(max) = cand.first().map(|c| c.1) else {
+            return self.rank_weighted(query, limit, &HashMap::new());
+        };
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, query.box_clone())];
+        let mut qweights = HashMap::new();
+        for (t, w) in cand {
+            qweights.insert(t.clone(), fb.weight * w / max);
+            clauses.push((
+                Occur::Should,
+                Box::new(tantivy::query::TermQuery::new(
+                    t,
+                    IndexRecordOption::WithFreqs,
+                )),
+            ));
+        }
+        self.rank_weighted(&BooleanQuery::new(clauses), limit, &qweights)
+    }
+
+    /// Ranks with per-term query weights (1 when absent).
+    fn rank_weighted(
+        &self,
+        query: &dyn Query,
+        limit: usize,
+        qweights: &HashMap<Term, f32>,
+    ) -> Result<Vec<RankedArticle>> {
         let p = &self.params;
         let f = &self.index.fields;
         let terms = scoring_terms(self.index, query, p.stopwords);
@@ -262,7 +378,7 @@ impl<'a> Ranker<'a> {
                 term: t.clone(),
                 field: t.field(),
                 headline: is_headline,
-                weight: idf(self.stats.n, df),
+                weight: idf(self.stats.n, df) * qweights.get(t).copied().unwrap_or(1.0),
                 avg: if is_headline {
                     self.stats.avg_headline
                 } else {
@@ -289,7 +405,8 @@ impl<'a> Ranker<'a> {
             for (a, b) in g.tfs.iter_mut().zip(&ps.body_tfs) {
                 *a += b;
             }
-            g.passages.push((ps.score, DocAddress::new(ps.segment, ps.doc)));
+            g.passages
+                .push((ps.score, DocAddress::new(ps.segment, ps.doc)));
         }
         let article_mix = if p.article_mix > 0.0 && scored {
             let st = self
