@@ -174,8 +174,19 @@ fn fuzzy_prefix_and_like() {
     for h in &hits {
         assert!(has_match(h), "{h}");
     }
-    let text = format!("{} {}", hits[0]["headline"], hits[0]["passage"]).to_lowercase();
-    assert!(text.contains("volcker"), "{text}");
+    let volcker = hits
+        .iter()
+        .filter(|h| {
+            format!("{} {}", h["headline"], h["passage"])
+                .to_lowercase()
+                .contains("volcker")
+        })
+        .count();
+    assert!(
+        volcker >= 5,
+        "{volcker} of {} hits mention Volcker",
+        hits.len()
+    );
 
     // A prefix matches several words, all highlighted.
     let hits = search(&f.index, "petro*", &["-n", "30"]);

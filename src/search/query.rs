@@ -168,11 +168,12 @@ fn substitute(
             .filter(|&n| n < specials.len())
         {
             let field = term.field();
-            if !cache.contains_key(&(field, n)) {
-                let terms = expand(searcher, field, &specials[n])?;
-                cache.insert((field, n), terms);
-            }
-            let terms = &cache[&(field, n)];
+            let terms = match cache.entry((field, n)) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(expand(searcher, field, &specials[n])?)
+                }
+            };
             if terms.is_empty() {
                 return Ok(Box::new(EmptyQuery));
             }
