@@ -893,10 +893,13 @@ impl State {
 
     /// Deletes every document of a file; returns how many articles it had.
     fn remove_file(&mut self, writer: &IndexWriter, index: &NewsIndex, path: &str) -> usize {
-        writer.delete_term(Term::from_field_text(index.fields.file, path));
+        // A file without a record has no documents in any commit (a file's documents and its
+        // record are always committed together), so there is nothing to delete. Skipping the
+        // delete matters: tantivy keeps every pending delete until the next commit.
         let Some(r) = self.records.remove(path) else {
             return 0;
         };
+        writer.delete_term(Term::from_field_text(index.fields.file, path));
         for (id, h) in &r.articles {
             if self.owner.get(h).is_some_and(|o| o == path) {
                 self.owner.remove(h);
