@@ -646,9 +646,11 @@ impl Prep<'_> {
     /// Tags an article's entities, splits it into passages and builds its documents.
     fn article(&self, a: Article, f: &InputFile) -> PreparedArticle {
         let ents = self.tagger.map(|t| {
-            Stages::time(&self.stages.entities, || {
+            let e = Stages::time(&self.stages.entities, || {
                 t.tag_document(&a.headline, &a.body)
-            })
+            });
+            self.stages.tokens.fetch_add(e.tokens as u64, Ordering::Relaxed);
+            e
         });
         Stages::time(&self.stages.passages, || {
             prepare_article(a, f, self.fields, ents.as_ref())
