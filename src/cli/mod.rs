@@ -6,10 +6,12 @@ mod entities;
 mod eval;
 mod ingest;
 mod mentions;
+mod ner_eval;
 mod output;
 mod search;
 mod show;
 mod stats;
+mod train_ner;
 
 use clap::{Parser, Subcommand};
 
@@ -33,6 +35,10 @@ enum Command {
     Mentions(mentions::Args),
     /// The most mentioned entities, overall or among the articles matching a query.
     Entities(entities::Args),
+    /// Precision, recall and F1 of the entity tagger on a CoNLL-format file.
+    NerEval(ner_eval::Args),
+    /// Train the entity tagger from the corpora (reproduces data/ner/model.bin).
+    TrainNer(train_ner::Args),
     /// Print one article in full.
     Show(show::Args),
     /// Time an index build (every stage), memory, index size and search latency.
@@ -62,6 +68,8 @@ pub fn main() -> i32 {
         Command::Search(a) => search::run(a),
         Command::Stats(a) => stats::run(a),
         Command::Show(a) => show::run(a),
+        Command::NerEval(a) => ner_eval::run(a),
+        Command::TrainNer(a) => train_ner::run(a),
         Command::Mentions(a) => mentions::run(a),
         Command::Entities(a) => entities::run(a),
         Command::Bench(a) => bench::run_cli(a),
