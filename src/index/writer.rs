@@ -649,7 +649,9 @@ impl Prep<'_> {
             let e = Stages::time(&self.stages.entities, || {
                 t.tag_document(&a.headline, &a.body)
             });
-            self.stages.tokens.fetch_add(e.tokens as u64, Ordering::Relaxed);
+            self.stages
+                .tokens
+                .fetch_add(e.tokens as u64, Ordering::Relaxed);
             e
         });
         Stages::time(&self.stages.passages, || {
