@@ -71,3 +71,9 @@ def census(fname, limit):
 write("first_names.txt", census("dist.male.first", 1219) + census("dist.female.first", 4275))
 # The long tail of the census surname list is mostly noise; keep the 30,000 most frequent.
 write("surnames.txt", census("dist.all.last", 30000))
+# Gendered first names, for resolving "Mr. X" / "Ms. X" when two people share surname X in one
+# article. A name on both census lists (e.g. "Jordan") is left out of both: it tells nothing.
+male = set(census("dist.male.first", 1219))
+female = set(census("dist.female.first", 4275))
+write("male_first_names.txt", sorted(male - female))
+write("female_first_names.txt", sorted(female - male))

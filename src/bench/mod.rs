@@ -69,6 +69,10 @@ pub struct BenchReport {
     pub search_rank: Latency,
     /// Passage search as `search` runs it: top 10 articles with passages and highlights.
     pub search_full: Latency,
+    /// `mentions` (every mention, exhaustive) of the 20 most mentioned people.
+    pub mentions: Latency,
+    /// The most mentioned person and how many mentions listing them returns.
+    pub top_person: Option<(String, u64)>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plain: Option<plain::PlainReport>,
     /// newsindex throughput / plain tantivy throughput (MB/s over MB/s).
@@ -95,6 +99,15 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport> {
         None => default_queries(&index, 200)?,
     };
     let (search_rank, search_full) = time_searches(&index, &queries, opts.rounds.max(1))?;
+    let people = crate::search::mentions::top_entities(
+        &index,
+        None,
+        Some(crate::entities::EntityType::Person),
+        20,
+    )?;
+    let top_person = people.first().map(|e| (e.name.clone(), e.mentions));
+    let names: Vec<String> = people.into_iter().map(|e| e.name).collect();
+    let mentions = time_mentions(&index, &names, opts.rounds.max(1))?;
 
     let plain = if opts.compare_plain {
         Some(plain::build(
@@ -121,6 +134,8 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport> {
         index_bytes,
         search_rank,
         search_full,
+        mentions,
+        top_person,
         throughput_ratio: plain.as_ref().map(|p| mb_per_s / p.mb_per_s.max(1e-9)),
         plain,
     })
@@ -245,6 +260,21 @@ fn time_searches(
         }
     }
     Ok((latency(queries.len(), rank), latency(queries.len(), full)))
+}
+
+fn time_mentions(index: &NewsIndex, names: &[String], rounds: usize) -> Result<Latency> {
+    let mut ms = Vec::new();
+    for name in names {
+        crate::search::mentions::mentions(index, name, None)?; // warm
+    }
+    for _ in 0..rounds {
+        for name in names {
+            let t = Instant::now();
+            std::hint::black_box(crate::search::mentions::mentions(index, name, None)?);
+            ms.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    Ok(latency(names.len(), ms))
 }
 
 /// Percentiles (nearest rank) of latencies in milliseconds.

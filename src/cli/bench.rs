@@ -39,6 +39,10 @@ pub struct Args {
     #[arg(long, default_value_t = 2)]
     threads: usize,
 
+    /// Build without entity tagging (to see what tagging costs).
+    #[arg(long)]
+    no_entities: bool,
+
     /// Times each query is run.
     #[arg(long, default_value_t = 5)]
     rounds: usize,
@@ -61,6 +65,7 @@ pub fn run_cli(args: Args) -> Result<i32> {
                 .collect(),
             memory_bytes: args.memory << 20,
             threads: args.threads,
+            entities: !args.no_entities,
             ..Default::default()
         },
         compare_plain: args.compare_plain,

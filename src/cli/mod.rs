@@ -4,12 +4,15 @@
 mod bench;
 mod check;
 mod entities;
+mod eval;
 mod ingest;
 mod mentions;
+mod ner_eval;
 mod output;
 mod search;
 mod show;
 mod stats;
+mod train_ner;
 
 use clap::{Parser, Subcommand};
 
@@ -33,12 +36,19 @@ enum Command {
     Mentions(mentions::Args),
     /// The most mentioned entities, overall or among the articles matching a query.
     Entities(entities::Args),
+    /// Precision, recall and F1 of the entity tagger on a CoNLL-format file.
+    NerEval(ner_eval::Args),
+    /// Train the entity tagger from the corpora (reproduces data/ner/model.bin).
+    TrainNer(train_ner::Args),
     /// Print one article in full.
     Show(show::Args),
     /// Verify an index: segments, stored documents, the links between them; lists problems.
     Check(check::Args),
     /// Time an index build (every stage), memory, index size and search latency.
     Bench(bench::Args),
+    /// Measure ranking quality against relevance judgements (MAP, nDCG@10, P@10, MRR@10,
+    /// recall@100).
+    Eval(eval::Args),
 }
 
 /// Exit codes, documented in the README.
@@ -64,9 +74,12 @@ pub fn main() -> i32 {
         Command::Stats(a) => stats::run(a),
         Command::Show(a) => show::run(a),
         Command::Check(a) => check::run(a),
+        Command::NerEval(a) => ner_eval::run(a),
+        Command::TrainNer(a) => train_ner::run(a),
         Command::Mentions(a) => mentions::run(a),
         Command::Entities(a) => entities::run(a),
         Command::Bench(a) => bench::run_cli(a),
+        Command::Eval(a) => eval::run(a),
     };
     match result {
         Ok(code) => code,

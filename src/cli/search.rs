@@ -8,13 +8,19 @@ use super::exit;
 use super::output::{json_line, marks, use_color};
 use crate::index::NewsIndex;
 use crate::search::highlight::mark;
-use crate::search::{search, Conjunction, SearchOptions};
+use crate::search::{search, search_like, Conjunction, SearchOptions, DEFAULT_CONJUNCTION};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The query: terms, "phrases", AND / OR / NOT, `headline:` / `body:` and other fields,
-    /// `date:[2004-01-01 TO 2004-12-31]`, `date:2004-03`.
-    query: String,
+    /// `date:[2004-01-01 TO 2004-12-31]`, `date:2004-03`, fuzzy terms `chemezof~1`, prefixes
+    /// `petro*`. May be left out with `--like`.
+    #[arg(required_unless_present = "like")]
+    query: Option<String>,
+
+    /// Articles similar to this article id (as printed by `search`).
+    #[arg(long, value_name = "ARTICLE_ID", conflicts_with = "query")]
+    like: Option<String>,
 
     /// Index folder.
     #[arg(long, short = 'i')]
@@ -28,7 +34,8 @@ pub struct Args {
     #[arg(long, default_value_t = 1)]
     per_article: usize,
 
-    /// Require every bare term to match (default: any term may match).
+    /// Require every bare term to match (default: any term may match, articles matching more
+    /// terms rank higher; chosen by measurement, see the README).
     #[arg(long, conflicts_with = "any")]
     all: bool,
 
@@ -48,11 +55,18 @@ pub fn run(args: Args) -> Result<i32> {
         per_article: args.per_article,
         conjunction: if args.all {
             Conjunction::All
-        } else {
+        } else if args.any {
             Conjunction::Any
+        } else {
+            DEFAULT_CONJUNCTION
         },
+        ..SearchOptions::default()
     };
-    let hits = search(&index, &args.query, &opts)?;
+    let hits = match (&args.like, &args.query) {
+        (Some(id), _) => search_like(&index, id, &opts)?,
+        (None, Some(q)) => search(&index, q, &opts)?,
+        (None, None) => unreachable!("clap requires a query or --like"),
+    };
     if args.json {
         for h in &hits {
             json_line(h);

@@ -730,9 +730,13 @@ impl Prep<'_> {
     /// Tags an article's entities, splits it into passages and builds its documents.
     fn article(&self, a: Article, f: &InputFile) -> PreparedArticle {
         let ents = self.tagger.map(|t| {
-            Stages::time(&self.stages.entities, || {
+            let e = Stages::time(&self.stages.entities, || {
                 t.tag_document(&a.headline, &a.body)
-            })
+            });
+            self.stages
+                .tokens
+                .fetch_add(e.tokens as u64, Ordering::Relaxed);
+            e
         });
         Stages::time(&self.stages.passages, || {
             prepare_article(a, f, self.fields, ents.as_ref())
@@ -977,10 +981,13 @@ impl State {
 
     /// Deletes every document of a file; returns how many articles it had.
     fn remove_file(&mut self, writer: &IndexWriter, index: &NewsIndex, path: &str) -> usize {
-        writer.delete_term(Term::from_field_text(index.fields.file, path));
+        // A file without a record has no documents in any commit (a file's documents and its
+        // record are always committed together), so there is nothing to delete. Skipping the
+        // delete matters: tantivy keeps every pending delete until the next commit.
         let Some(r) = self.records.remove(path) else {
             return 0;
         };
+        writer.delete_term(Term::from_field_text(index.fields.file, path));
         for (id, h) in &r.articles {
             if self.owner.get(h).is_some_and(|o| o == path) {
                 self.owner.remove(h);

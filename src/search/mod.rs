@@ -1,18 +1,20 @@
 //! Passage search: rank passages by BM25, group them by article, highlight the matches.
 
 pub mod articles;
+pub mod eval;
 pub mod highlight;
+pub mod like;
 pub mod mentions;
 pub mod query;
-
-use std::collections::HashMap;
+pub mod rank;
 
 use anyhow::Result;
 use serde::Serialize;
-use tantivy::collector::TopDocs;
-use tantivy::{DocAddress, Searcher};
+use tantivy::query::Query;
+use tantivy::Searcher;
 
 pub use query::Conjunction;
+pub use rank::RankParams;
 
 use crate::index::{NewsIndex, StoredArticle};
 use highlight::Highlighter;
@@ -25,6 +27,8 @@ pub struct SearchOptions {
     /// Passages shown per article at most.
     pub per_article: usize,
     pub conjunction: Conjunction,
+    /// Ranking parameters (defaults chosen by measurement, see the README).
+    pub rank: RankParams,
 }
 
 impl Default for SearchOptions {
@@ -32,16 +36,23 @@ impl Default for SearchOptions {
         SearchOptions {
             limit: 10,
             per_article: 1,
-            conjunction: Conjunction::Any,
+            conjunction: DEFAULT_CONJUNCTION,
+            rank: RankParams::default(),
         }
     }
 }
+
+/// How bare terms combine by default (chosen by measurement, see the README).
+pub const DEFAULT_CONJUNCTION: Conjunction = Conjunction::Any;
 
 /// One ranked passage.
 #[derive(Debug, Clone, Serialize)]
 pub struct Hit {
     pub rank: usize,
+    /// The article's score.
     pub score: f32,
+    /// The passage's own score (body BM25 + proximity bonus).
+    pub passage_score: f32,
     pub article_id: String,
     pub headline: String,
     pub date: Option<String>,
@@ -62,34 +73,48 @@ pub struct Hit {
 
 /// Runs `query_text` and returns the best passages of the best articles.
 pub fn search(index: &NewsIndex, query_text: &str, opts: &SearchOptions) -> Result<Vec<Hit>> {
-    let parsed = query::parse_query(index, query_text, opts.conjunction)?;
     let searcher = index.searcher();
-    let highlighter = Highlighter::new(index, parsed.as_ref());
-    let query = articles::article_level(index, &searcher, parsed)?;
-    let per_article = opts.per_article.max(1);
-    let want = opts.limit;
-    if want == 0 {
+    let parsed = query::parse_query_with(index, &searcher, query_text, opts.conjunction)?;
+    search_query(index, parsed, opts)
+}
+
+/// Articles similar to article `id` (see [`like`]), with their best passages.
+pub fn search_like(index: &NewsIndex, id: &str, opts: &SearchOptions) -> Result<Vec<Hit>> {
+    let query = like::like_query(index, &index.searcher(), id)?;
+    search_query(index, query, opts)
+}
+
+/// Ranks articles for a parsed query (required and excluded clauses applied per article, see
+/// [`articles`]) and builds their hits.
+pub fn search_query(
+    index: &NewsIndex,
+    parsed: Box<dyn Query>,
+    opts: &SearchOptions,
+) -> Result<Vec<Hit>> {
+    if opts.limit == 0 {
         return Ok(Vec::new());
     }
-    // Fetch more passages than needed so that grouping by article still fills the page;
-    // widen until it does or the results run out.
-    // Never more than the index holds: a huge --limit must not overflow or over-allocate.
-    let total = (searcher.num_docs() as usize).max(1);
-    let mut fetch = want
-        .saturating_mul(per_article)
-        .saturating_mul(4)
-        .max(50)
-        .min(total);
-    loop {
-        let top = searcher.search(&query, &TopDocs::with_limit(fetch).order_by_score())?;
-        let exhausted = top.len() < fetch || fetch >= total;
-        let groups = group_by_article(&searcher, &top, want, per_article)?;
-        let complete = groups.len() >= want;
-        if complete || exhausted {
-            return build_hits(index, &searcher, groups, &highlighter);
+    let ranker = rank::Ranker::new(index, opts.rank.clone())?;
+    let searcher = ranker.searcher();
+    let highlighter = Highlighter::new(index, parsed.as_ref());
+    let query = articles::article_level(index, searcher, parsed)?;
+    let articles = ranker.rank(query.as_ref(), opts.limit)?;
+    let mut columns: std::collections::HashMap<u32, PassageColumns> = Default::default();
+    let mut groups = Vec::with_capacity(articles.len());
+    for a in articles {
+        let mut ps = Vec::new();
+        for &(score, addr) in a.passages.iter().take(opts.per_article.max(1)) {
+            let cols = match columns.entry(addr.segment_ord) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(PassageColumns::open(
+                    searcher.segment_reader(addr.segment_ord),
+                )?),
+            };
+            ps.push(cols.read(addr.doc_id, score).1);
         }
-        fetch = fetch.saturating_mul(4).min(total);
+        groups.push((a.id, a.score, ps));
     }
+    build_hits(index, searcher, groups, &highlighter)
 }
 
 /// Fast-field columns of one segment, to read ranked passages without the doc store.
@@ -136,55 +161,14 @@ struct PassageRef {
     end: usize,
 }
 
-/// Groups ranked passages into at most `want` articles of at most `per_article` passages,
-/// in rank order of each article's best passage.
-fn group_by_article(
-    searcher: &Searcher,
-    top: &[(f32, DocAddress)],
-    want: usize,
-    per_article: usize,
-) -> Result<Vec<(String, Vec<PassageRef>)>> {
-    let mut order: Vec<(String, Vec<PassageRef>)> = Vec::new();
-    let mut slot: HashMap<String, usize> = HashMap::new();
-    let mut columns: HashMap<u32, PassageColumns> = HashMap::new();
-    for &(score, addr) in top {
-        let cols = match columns.entry(addr.segment_ord) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => e.insert(PassageColumns::open(
-                searcher.segment_reader(addr.segment_ord),
-            )?),
-        };
-        let (id, p) = cols.read(addr.doc_id, score);
-        match slot.get(&id) {
-            Some(&i) => {
-                if order[i].1.len() < per_article {
-                    order[i].1.push(p);
-                }
-            }
-            None => {
-                if order.len() == want {
-                    // Keep scanning only to fill articles already on the page.
-                    if order.iter().all(|(_, ps)| ps.len() >= per_article) {
-                        break;
-                    }
-                    continue;
-                }
-                slot.insert(id.clone(), order.len());
-                order.push((id, vec![p]));
-            }
-        }
-    }
-    Ok(order)
-}
-
 fn build_hits(
     index: &NewsIndex,
     searcher: &Searcher,
-    groups: Vec<(String, Vec<PassageRef>)>,
+    groups: Vec<(String, f32, Vec<PassageRef>)>,
     highlighter: &Highlighter,
 ) -> Result<Vec<Hit>> {
     let mut hits = Vec::new();
-    for (id, passages) in groups {
+    for (id, article_score, passages) in groups {
         let Some(article) = index.article(searcher, &id)? else {
             continue; // deleted between the two reads: cannot happen on one searcher
         };
@@ -193,7 +177,8 @@ fn build_hits(
             let passage = char_slice(&article.body, p.start, p.end);
             hits.push(Hit {
                 rank: hits.len() + 1,
-                score: p.score,
+                score: article_score,
+                passage_score: p.score,
                 article_id: id.clone(),
                 headline: article.headline.clone(),
                 date: article.date.clone(),

@@ -2,18 +2,31 @@
 //!
 //! The syntax is tantivy's (terms, "phrases", AND / OR / NOT, +/-, `field:term`, ranges), plus
 //! plain dates in date ranges: `date:[2004-01-01 TO 2004-12-31]`, `date:2004`, `date:2004-03`,
-//! which we rewrite to the RFC 3339 instants tantivy expects, covering whole days/months/years.
+//! which we rewrite to the RFC 3339 instants tantivy expects, covering whole days/months/years,
+//! and single-term fuzzy and prefix terms, `chemezof~1` and `petro*` (optionally `field:`-ed),
+//! which we expand into the index terms they match (at most [`MAX_EXPANSIONS`], most frequent
+//! first) so that ranking and highlighting see exactly the matching terms.
+//!
+//! No field boost is set here: the ranker ([`super::rank`]) scores headline and body itself.
+
+use std::collections::HashMap;
 
 use anyhow::{bail, Result};
 use once_cell::sync::Lazy;
 use regex::Regex;
-use tantivy::query::{Query, QueryParser, QueryParserError};
+use tantivy::query::{
+    BooleanQuery, EmptyQuery, Occur, Query, QueryParser, QueryParserError, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{Searcher, Term};
 
-use crate::index::schema::QUERY_FIELDS;
+use crate::index::schema::{text_analyzer, QUERY_FIELDS};
 use crate::index::NewsIndex;
 
-/// Boost of a headline match relative to a body match.
-pub const HEADLINE_BOOST: f32 = 2.0;
+/// A fuzzy or prefix term expands to at most this many index terms.
+pub const MAX_EXPANSIONS: usize = 64;
+/// Largest edit distance accepted after `~`.
+pub const MAX_EDIT_DISTANCE: u32 = 2;
 
 /// How bare terms combine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -25,11 +38,22 @@ pub enum Conjunction {
     All,
 }
 
-/// Parses `text` into a query over passage documents.
+/// Parses `text` into a query over passage documents (fuzzy and prefix terms expanded against
+/// the index's current searcher).
 pub fn parse_query(index: &NewsIndex, text: &str, conj: Conjunction) -> Result<Box<dyn Query>> {
+    parse_query_with(index, &index.searcher(), text, conj)
+}
+
+/// Parses `text` into a query over passage documents; fuzzy and prefix terms are expanded
+/// against the index seen by `searcher`.
+pub fn parse_query_with(
+    index: &NewsIndex,
+    searcher: &Searcher,
+    text: &str,
+    conj: Conjunction,
+) -> Result<Box<dyn Query>> {
     let f = &index.fields;
     let mut parser = QueryParser::for_index(&index.index, vec![f.headline, f.body]);
-    parser.set_field_boost(f.headline, HEADLINE_BOOST);
     if conj == Conjunction::All {
         parser.set_conjunction_by_default();
     }
@@ -37,9 +61,215 @@ pub fn parse_query(index: &NewsIndex, text: &str, conj: Conjunction) -> Result<B
     if rewritten.trim().is_empty() {
         bail!("empty query");
     }
-    parser
+    let (rewritten, specials) = extract_specials(&rewritten)?;
+    let query = parser
         .parse_query(&rewritten)
-        .map_err(|e| anyhow::anyhow!("invalid query {text:?}: {}", explain(&e)))
+        .map_err(|e| anyhow::anyhow!("invalid query {text:?}: {}", explain(&e)))?;
+    if specials.is_empty() {
+        return Ok(query);
+    }
+    let mut cache = HashMap::new();
+    substitute(query, &specials, searcher, &mut cache)
+}
+
+/// A fuzzy (`word~N`) or prefix (`word*`) term of the query.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Special {
+    Fuzzy(String, u32),
+    Prefix(String),
+}
+
+const PLACEHOLDER: &str = "zzqx";
+
+static SPECIAL: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"^([+-]?)(?:(\w+):)?([\p{L}\p{N}][\p{L}\p{N}_]*)(?:(\*)|~(\d+))$").unwrap()
+});
+
+/// Replaces each fuzzy/prefix term outside quotes by a placeholder term `zzqxNq` that the
+/// parser keeps whole; returns the rewritten text and the terms, by placeholder number.
+pub fn extract_specials(text: &str) -> Result<(String, Vec<Special>)> {
+    let mut out = String::with_capacity(text.len());
+    let mut specials = Vec::new();
+    let mut in_quote = false;
+    let mut token = String::new();
+    let flush = |token: &mut String, out: &mut String, specials: &mut Vec<Special>| -> Result<()> {
+        if let Some(c) = SPECIAL.captures(token) {
+            let word = c[3].to_lowercase();
+            let sp = if c.get(4).is_some() {
+                Special::Prefix(word)
+            } else {
+                let d: u32 = c[5].parse().unwrap_or(u32::MAX);
+                if d > MAX_EDIT_DISTANCE {
+                    bail!("fuzzy distance {d} in {token:?}: at most {MAX_EDIT_DISTANCE}");
+                }
+                Special::Fuzzy(word, d)
+            };
+            out.push_str(&c[1]);
+            if let Some(field) = c.get(2) {
+                out.push_str(field.as_str());
+                out.push(':');
+            }
+            out.push_str(&format!("{PLACEHOLDER}{}q", specials.len()));
+            specials.push(sp);
+        } else {
+            out.push_str(token);
+        }
+        token.clear();
+        Ok(())
+    };
+    for ch in text.chars() {
+        if ch == '"' {
+            in_quote = !in_quote;
+            token.push(ch);
+        } else if !in_quote && (ch.is_whitespace() || ch == '(' || ch == ')') {
+            flush(&mut token, &mut out, &mut specials)?;
+            out.push(ch);
+        } else {
+            token.push(ch);
+        }
+    }
+    if !in_quote {
+        flush(&mut token, &mut out, &mut specials)?;
+    } else {
+        out.push_str(&token);
+    }
+    Ok((out, specials))
+}
+
+type Cache = HashMap<(Field, usize), Vec<Term>>;
+
+/// Rebuilds the parsed query with each placeholder term replaced by its expansion.
+fn substitute(
+    query: Box<dyn Query>,
+    specials: &[Special],
+    searcher: &Searcher,
+    cache: &mut Cache,
+) -> Result<Box<dyn Query>> {
+    if let Some(bq) = query.downcast_ref::<BooleanQuery>() {
+        let mut clauses = Vec::with_capacity(bq.clauses().len());
+        for (occur, sub) in bq.clauses() {
+            clauses.push((
+                *occur,
+                substitute(sub.box_clone(), specials, searcher, cache)?,
+            ));
+        }
+        let mut nb = BooleanQuery::new(clauses);
+        nb.set_minimum_number_should_match(bq.get_minimum_number_should_match());
+        return Ok(Box::new(nb));
+    }
+    if let Some(tq) = query.downcast_ref::<TermQuery>() {
+        let term = tq.term();
+        if let Some(n) = term
+            .value()
+            .as_str()
+            .and_then(|s| s.strip_prefix(PLACEHOLDER))
+            .and_then(|s| s.strip_suffix('q'))
+            .and_then(|s| s.parse::<usize>().ok())
+            .filter(|&n| n < specials.len())
+        {
+            let field = term.field();
+            let terms = match cache.entry((field, n)) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(expand(searcher, field, &specials[n])?)
+                }
+            };
+            if terms.is_empty() {
+                return Ok(Box::new(EmptyQuery));
+            }
+            let clauses: Vec<(Occur, Box<dyn Query>)> = terms
+                .iter()
+                .map(|t| {
+                    let q: Box<dyn Query> = Box::new(TermQuery::new(
+                        t.clone(),
+                        IndexRecordOption::WithFreqsAndPositions,
+                    ));
+                    (Occur::Should, q)
+                })
+                .collect();
+            return Ok(Box::new(BooleanQuery::new(clauses)));
+        }
+    }
+    Ok(query)
+}
+
+/// The index terms of `field` matching a fuzzy or prefix term, most frequent first.
+pub fn expand(searcher: &Searcher, field: Field, sp: &Special) -> Result<Vec<Term>> {
+    let mut df: HashMap<Vec<u8>, u64> = HashMap::new();
+    for r in searcher.segment_readers() {
+        let inv = r.inverted_index(field)?;
+        let dict = inv.terms();
+        match sp {
+            Special::Prefix(p) => {
+                let mut s = dict.range().ge(p.as_bytes()).into_stream()?;
+                while s.advance() {
+                    if !s.key().starts_with(p.as_bytes()) {
+                        break;
+                    }
+                    *df.entry(s.key().to_vec()).or_default() += s.value().doc_freq as u64;
+                }
+            }
+            Special::Fuzzy(w, d) => {
+                let mut forms = vec![w.clone()];
+                let mut a = text_analyzer();
+                let mut ts = a.token_stream(w);
+                while let Some(t) = ts.next() {
+                    if !forms.contains(&t.text) {
+                        forms.push(t.text.clone());
+                    }
+                }
+                let forms: Vec<Vec<char>> = forms.iter().map(|f| f.chars().collect()).collect();
+                let mut s = dict.stream()?;
+                while s.advance() {
+                    let Ok(key) = std::str::from_utf8(s.key()) else {
+                        continue;
+                    };
+                    let key: Vec<char> = key.chars().collect();
+                    if forms.iter().any(|f| within_distance(f, &key, *d)) {
+                        *df.entry(s.key().to_vec()).or_default() += s.value().doc_freq as u64;
+                    }
+                }
+            }
+        }
+    }
+    let mut v: Vec<(Vec<u8>, u64)> = df.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.truncate(MAX_EXPANSIONS);
+    Ok(v.into_iter()
+        .map(|(k, _)| Term::from_field_text(field, &String::from_utf8_lossy(&k)))
+        .collect())
+}
+
+/// Whether the Damerau-Levenshtein (optimal string alignment) distance of `a` and `b` is at
+/// most `max`.
+pub fn within_distance(a: &[char], b: &[char], max: u32) -> bool {
+    let max = max as usize;
+    if a.len().abs_diff(b.len()) > max {
+        return false;
+    }
+    let (n, m) = (a.len(), b.len());
+    let mut prev2 = vec![0usize; m + 1];
+    let mut prev: Vec<usize> = (0..=m).collect();
+    let mut cur = vec![0usize; m + 1];
+    for i in 1..=n {
+        cur[0] = i;
+        let mut row_min = cur[0];
+        for j in 1..=m {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(prev2[j - 2] + 1);
+            }
+            cur[j] = v;
+            row_min = row_min.min(v);
+        }
+        if row_min > max {
+            return false;
+        }
+        std::mem::swap(&mut prev2, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[m] <= max
 }
 
 fn explain(e: &QueryParserError) -> String {
@@ -162,6 +392,29 @@ mod tests {
             rewrite_dates("steel OR -date:[* TO 2005]").unwrap(),
             "steel OR -date:[* TO 2005-12-31T23:59:59Z]"
         );
+    }
+
+    #[test]
+    fn specials_become_placeholders() {
+        let (t, s) = extract_specials("petro* AND +headline:chemezof~1 \"oil pri*\" x").unwrap();
+        assert_eq!(t, "zzqx0q AND +headline:zzqx1q \"oil pri*\" x");
+        assert_eq!(
+            s,
+            vec![
+                Special::Prefix("petro".into()),
+                Special::Fuzzy("chemezof".into(), 1)
+            ]
+        );
+        assert!(extract_specials("abc~5").is_err());
+    }
+
+    #[test]
+    fn edit_distance() {
+        let c = |s: &str| s.chars().collect::<Vec<_>>();
+        assert!(within_distance(&c("chemezof"), &c("chemezov"), 1));
+        assert!(within_distance(&c("abcd"), &c("abdc"), 1));
+        assert!(!within_distance(&c("abc"), &c("xyz"), 2));
+        assert!(within_distance(&c("oil"), &c("oil"), 0));
     }
 
     #[test]

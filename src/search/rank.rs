@@ -1,0 +1,711 @@
+//! Ranking articles: tantivy decides which passages match, we score them.
+//!
+//! A query is run with a collector that sees every matching passage document and scores it
+//! itself from the postings of the query's text terms: BM25 with our own `k1` and `b` (tantivy
+//! fixes them at 1.2 / 0.75), the headline counted once per article with its own boost, a
+//! proximity bonus for query terms close together in a passage, and an article score made from
+//! its passages ([`Agg`]) optionally mixed with a whole-article BM25 computed from the same
+//! postings (an article's term frequency is the sum over its passages).
+//!
+//! Queries with no scorable text term (only `topics:earn`, a date range...) keep tantivy's score.
+//! Every default here was chosen by measurement with `newsindex eval` (see the README).
+
+use std::collections::{HashMap, HashSet};
+
+use anyhow::Result;
+use once_cell::sync::OnceCell;
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::StrColumn;
+use tantivy::fieldnorm::FieldNormReader;
+use tantivy::postings::{Postings, SegmentPostings};
+use tantivy::query::{BooleanQuery, Occur, Query};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentOrdinal, SegmentReader, Term};
+
+use crate::index::schema::{text_analyzer, KIND_PASSAGE};
+use crate::index::NewsIndex;
+
+/// How an article's passage scores make its score.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Agg {
+    /// The best passage.
+    Best,
+    /// The sum of the best `n` passages.
+    SumTop(usize),
+}
+
+impl std::str::FromStr for Agg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Agg, String> {
+        match s {
+            "best" => Ok(Agg::Best),
+            _ => s
+                .strip_prefix("sum")
+                .and_then(|n| n.trim_start_matches(':').parse().ok())
+                .filter(|&n: &usize| n > 0)
+                .map(Agg::SumTop)
+                .ok_or_else(|| format!("bad aggregation {s:?}: best, sum2, sum3 ...")),
+        }
+    }
+}
+
+impl std::fmt::Display for Agg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Agg::Best => write!(f, "best"),
+            Agg::SumTop(n) => write!(f, "sum{n}"),
+        }
+    }
+}
+
+/// Ranking parameters. `Default` holds the measured defaults used by `search`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankParams {
+    pub k1: f32,
+    pub b: f32,
+    /// Weight of the headline's BM25 relative to the body's.
+    pub headline_boost: f32,
+    /// Weight of the proximity bonus (0: none).
+    pub proximity: f32,
+    pub agg: Agg,
+    /// Weight of the whole-article body BM25 added to the passage aggregate (0: none).
+    pub article_mix: f32,
+    /// Ignore English stop words when scoring.
+    pub stopwords: bool,
+    /// Pseudo-relevance feedback: re-rank the matching articles with terms taken from the
+    /// first pass's best articles (never adds articles that do not match the query).
+    pub feedback: Option<Feedback>,
+}
+
+/// Pseudo-relevance feedback settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Feedback {
+    /// Articles of the first pass the terms come from.
+    pub docs: usize,
+    /// Terms added.
+    pub terms: usize,
+    /// Weight of the added terms relative to the query's.
+    pub weight: f32,
+}
+
+impl std::str::FromStr for Feedback {
+    type Err = String;
+    /// `DOCS:TERMS:WEIGHT`, e.g. `10:20:0.3`.
+    fn from_str(s: &str) -> Result<Feedback, String> {
+        let p: Vec<&str> = s.split(':').collect();
+        let bad = || format!("bad feedback {s:?}: DOCS:TERMS:WEIGHT, e.g. 10:20:0.3");
+        if p.len() != 3 {
+            return Err(bad());
+        }
+        Ok(Feedback {
+            docs: p[0].parse().map_err(|_| bad())?,
+            terms: p[1].parse().map_err(|_| bad())?,
+            weight: p[2].parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+impl Default for RankParams {
+    fn default() -> Self {
+        // Measured on the Reuters topic and people sets (README, "Search quality").
+        RankParams {
+            k1: 1.6,
+            b: 0.3,
+            headline_boost: 1.0,
+            proximity: 2.0,
+            agg: Agg::Best,
+            article_mix: 0.0,
+            stopwords: false,
+            feedback: Some(Feedback {
+                docs: 5,
+                terms: 10,
+                weight: 0.3,
+            }),
+        }
+    }
+}
+
+/// One ranked article with its matching passages, best first.
+#[derive(Debug, Clone)]
+pub struct RankedArticle {
+    pub id: String,
+    pub score: f32,
+    /// (passage score, passage document), best first.
+    pub passages: Vec<(f32, DocAddress)>,
+}
+
+/// English stop words (stemmed when compared).
+pub const STOP_WORDS: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "has", "have", "he",
+    "her", "his", "i", "if", "in", "into", "is", "it", "its", "no", "not", "of", "on", "or", "our",
+    "said", "she", "so", "such", "that", "the", "their", "then", "there", "these", "they", "this",
+    "to", "was", "we", "were", "which", "will", "with", "would", "you",
+];
+
+pub fn stemmed_stop_words() -> &'static HashSet<String> {
+    static SET: OnceCell<HashSet<String>> = OnceCell::new();
+    SET.get_or_init(|| {
+        let mut a = text_analyzer();
+        let mut out = HashSet::new();
+        for w in STOP_WORDS {
+            let mut s = a.token_stream(w);
+            while let Some(t) = s.next() {
+                out.insert(t.text.clone());
+            }
+        }
+        out
+    })
+}
+
+/// The text terms of a query that score: those of clauses that must or may match (not
+/// `NOT` clauses), on the headline or body field, deduplicated.
+pub fn scoring_terms(index: &NewsIndex, query: &dyn Query, stopwords: bool) -> Vec<Term> {
+    let f = &index.fields;
+    let mut out: Vec<Term> = Vec::new();
+    collect_terms(query, &mut |t: &Term| {
+        if (t.field() == f.headline || t.field() == f.body) && !out.contains(t) {
+            out.push(t.clone());
+        }
+    });
+    if stopwords {
+        let stop = stemmed_stop_words();
+        let kept: Vec<Term> = out
+            .iter()
+            .filter(|t| !t.value().as_str().is_some_and(|s| stop.contains(s)))
+            .cloned()
+            .collect();
+        if !kept.is_empty() {
+            out = kept;
+        }
+    }
+    out
+}
+
+fn collect_terms(query: &dyn Query, sink: &mut dyn FnMut(&Term)) {
+    if let Some(bq) = query.downcast_ref::<BooleanQuery>() {
+        for (occur, sub) in bq.clauses() {
+            if *occur != Occur::MustNot {
+                collect_terms(sub.as_ref(), sink);
+            }
+        }
+    } else {
+        query.query_terms(&mut |t, _| sink(t));
+    }
+}
+
+/// Collection statistics of the passage documents, for BM25.
+struct Stats {
+    /// Number of passage documents.
+    n: f32,
+    avg_headline: f32,
+    avg_body: f32,
+}
+
+fn stats(index: &NewsIndex, searcher: &Searcher) -> Result<Stats> {
+    let f = &index.fields;
+    let n = searcher
+        .doc_freq(&Term::from_field_text(f.kind, KIND_PASSAGE))?
+        .max(1) as f32;
+    let mut tok_h = 0u64;
+    let mut tok_b = 0u64;
+    for r in searcher.segment_readers() {
+        tok_h += r.inverted_index(f.headline)?.total_num_tokens();
+        tok_b += r.inverted_index(f.body)?.total_num_tokens();
+    }
+    Ok(Stats {
+        n,
+        avg_headline: (tok_h as f32 / n).max(1.0),
+        avg_body: (tok_b as f32 / n).max(1.0),
+    })
+}
+
+fn idf(n: f32, df: f32) -> f32 {
+    (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+}
+
+/// Per-article body lengths (sum of passage lengths) and article-level document frequencies,
+/// for whole-article BM25. Built once per searcher.
+struct ArticleStats {
+    len: HashMap<String, u32>,
+    avg_len: f32,
+}
+
+fn article_stats(index: &NewsIndex, searcher: &Searcher) -> Result<ArticleStats> {
+    let f = &index.fields;
+    let mut len: HashMap<String, u32> = HashMap::new();
+    let mut buf = String::new();
+    for r in searcher.segment_readers() {
+        let Some(col) = r.fast_fields().str("article_id")? else {
+            continue;
+        };
+        let norms = r.get_fieldnorms_reader(f.body)?;
+        let alive = r.alive_bitset();
+        for doc in 0..r.max_doc() {
+            if alive.is_some_and(|a| a.is_deleted(doc)) {
+                continue;
+            }
+            let n = norms.fieldnorm(doc);
+            if n == 0 {
+                continue;
+            }
+            if let Some(ord) = col.term_ords(doc).next() {
+                buf.clear();
+                col.ord_to_str(ord, &mut buf)?;
+                *len.entry(buf.clone()).or_default() += n;
+            }
+        }
+    }
+    let total: u64 = len.values().map(|&v| v as u64).sum();
+    let avg_len = (total as f32 / len.len().max(1) as f32).max(1.0);
+    Ok(ArticleStats { len, avg_len })
+}
+
+/// Ranks articles for many queries on one searcher (statistics are computed once).
+pub struct Ranker<'a> {
+    index: &'a NewsIndex,
+    searcher: Searcher,
+    pub params: RankParams,
+    stats: Stats,
+    articles: OnceCell<ArticleStats>,
+}
+
+impl<'a> Ranker<'a> {
+    pub fn new(index: &'a NewsIndex, params: RankParams) -> Result<Ranker<'a>> {
+        let searcher = index.searcher();
+        let stats = stats(index, &searcher)?;
+        Ok(Ranker {
+            index,
+            searcher,
+            params,
+            stats,
+            articles: OnceCell::new(),
+        })
+    }
+
+    pub fn searcher(&self) -> &Searcher {
+        &self.searcher
+    }
+
+    /// The best `limit` articles for `query`.
+    pub fn rank(&self, query: &dyn Query, limit: usize) -> Result<Vec<RankedArticle>> {
+        let Some(fb) = self
+            .params
+            .feedback
+            .filter(|fb| fb.docs > 0 && fb.terms > 0)
+        else {
+            return self.rank_weighted(query, limit, &HashMap::new());
+        };
+        let first = self.rank_weighted(query, fb.docs, &HashMap::new())?;
+        let original: HashSet<Term> = scoring_terms(self.index, query, false)
+            .into_iter()
+            .collect();
+        if first.is_empty() || original.is_empty() {
+            return self.rank_weighted(query, limit, &HashMap::new());
+        }
+        let f = &self.index.fields;
+        let stop = stemmed_stop_words();
+        let mut analyzer = text_analyzer();
+        let mut weight: HashMap<String, f32> = HashMap::new();
+        for a in &first {
+            let Some(art) = self.index.article(&self.searcher, &a.id)? else {
+                continue;
+            };
+            let mut tf: HashMap<String, u32> = HashMap::new();
+            let mut len = 0u32;
+            for text in [&art.headline, &art.body] {
+                let mut ts = analyzer.token_stream(text);
+                while let Some(t) = ts.next() {
+                    len += 1;
+                    if t.text.chars().count() > 2
+                        && !t.text.chars().any(|c| c.is_ascii_digit())
+                        && !stop.contains(&t.text)
+                    {
+                        *tf.entry(t.text.clone()).or_default() += 1;
+                    }
+                }
+            }
+            for (t, c) in tf {
+                *weight.entry(t).or_default() += c as f32 / len.max(1) as f32;
+            }
+        }
+        let mut cand: Vec<(Term, f32)> = Vec::new();
+        for (t, w) in weight {
+            let term = Term::from_field_text(f.body, &t);
+            if original.contains(&term) {
+                continue;
+            }
+            let df = self.searcher.doc_freq(&term)? as f32;
+            if df < 2.0 {
+                continue;
+            }
+            cand.push((term, w * idf(self.stats.n, df)));
+        }
+        cand.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        cand.truncate(fb.terms);
+        let Some(max) = cand.first().map(|c| c.1) else {
+            return self.rank_weighted(query, limit, &HashMap::new());
+        };
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, query.box_clone())];
+        let mut qweights = HashMap::new();
+        for (t, w) in cand {
+            qweights.insert(t.clone(), fb.weight * w / max);
+            clauses.push((
+                Occur::Should,
+                Box::new(tantivy::query::TermQuery::new(
+                    t,
+                    IndexRecordOption::WithFreqs,
+                )),
+            ));
+        }
+        self.rank_weighted(&BooleanQuery::new(clauses), limit, &qweights)
+    }
+
+    /// Ranks with per-term query weights (1 when absent).
+    fn rank_weighted(
+        &self,
+        query: &dyn Query,
+        limit: usize,
+        qweights: &HashMap<Term, f32>,
+    ) -> Result<Vec<RankedArticle>> {
+        let p = &self.params;
+        let f = &self.index.fields;
+        let terms = scoring_terms(self.index, query, p.stopwords);
+        let mut specs = Vec::with_capacity(terms.len());
+        for t in &terms {
+            let df = self.searcher.doc_freq(t)? as f32;
+            let is_headline = t.field() == f.headline;
+            specs.push(TermSpec {
+                term: t.clone(),
+                field: t.field(),
+                headline: is_headline,
+                weight: idf(self.stats.n, df) * qweights.get(t).copied().unwrap_or(1.0),
+                avg: if is_headline {
+                    self.stats.avg_headline
+                } else {
+                    self.stats.avg_body
+                },
+            });
+        }
+        let collector = PassageCollector {
+            specs: specs.clone(),
+            params: p.clone(),
+        };
+        let passages = self.searcher.search(query, &collector)?;
+        let scored = !specs.is_empty();
+
+        // Group passages by article.
+        let mut groups: HashMap<String, Group> = HashMap::new();
+        for ps in passages {
+            let g = groups.entry(ps.article).or_insert_with(|| Group {
+                headline: 0.0,
+                passages: Vec::new(),
+                tfs: vec![0; specs.len()],
+            });
+            g.headline = g.headline.max(ps.headline);
+            for (a, b) in g.tfs.iter_mut().zip(&ps.body_tfs) {
+                *a += b;
+            }
+            g.passages
+                .push((ps.score, DocAddress::new(ps.segment, ps.doc)));
+        }
+        let article_mix = if p.article_mix > 0.0 && scored {
+            let st = self
+                .articles
+                .get_or_try_init(|| article_stats(self.index, &self.searcher))?;
+            let n_art = st.len.len().max(1) as f32;
+            let mut w = Vec::with_capacity(specs.len());
+            for s in &specs {
+                w.push(if s.headline {
+                    0.0
+                } else {
+                    idf(n_art, self.article_df(&s.term)? as f32)
+                });
+            }
+            Some((st, w))
+        } else {
+            None
+        };
+        let mut out: Vec<RankedArticle> = groups
+            .into_iter()
+            .filter_map(|(id, mut g)| {
+                g.passages
+                    .sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+                let body: f32 = match p.agg {
+                    Agg::Best => g.passages[0].0,
+                    Agg::SumTop(n) => g.passages.iter().take(n).map(|x| x.0).sum(),
+                };
+                let mut score = if scored {
+                    body + p.headline_boost * g.headline
+                } else {
+                    body
+                };
+                if let Some((st, w)) = &article_mix {
+                    let len = st.len.get(&id).copied().unwrap_or(0) as f32;
+                    let norm = p.k1 * (1.0 - p.b + p.b * len / st.avg_len);
+                    let mut a = 0.0;
+                    for (tf, wt) in g.tfs.iter().zip(w) {
+                        if *tf > 0 {
+                            let tf = *tf as f32;
+                            a += wt * tf * (p.k1 + 1.0) / (tf + norm);
+                        }
+                    }
+                    score += p.article_mix * a;
+                }
+                if scored && score <= 0.0 {
+                    return None;
+                }
+                Some(RankedArticle {
+                    id,
+                    score,
+                    passages: g.passages,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    /// Number of distinct articles whose passages hold `term`.
+    fn article_df(&self, term: &Term) -> Result<usize> {
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut buf = String::new();
+        for r in self.searcher.segment_readers() {
+            let Some(col) = r.fast_fields().str("article_id")? else {
+                continue;
+            };
+            let inv = r.inverted_index(term.field())?;
+            let Some(mut post) = inv.read_postings(term, IndexRecordOption::Basic)? else {
+                continue;
+            };
+            let alive = r.alive_bitset();
+            let mut doc = post.doc();
+            while doc != tantivy::TERMINATED {
+                if !alive.is_some_and(|a| a.is_deleted(doc)) {
+                    if let Some(ord) = col.term_ords(doc).next() {
+                        buf.clear();
+                        col.ord_to_str(ord, &mut buf)?;
+                        if !seen.contains(&buf) {
+                            seen.insert(buf.clone());
+                        }
+                    }
+                }
+                doc = post.advance();
+            }
+        }
+        Ok(seen.len())
+    }
+}
+
+struct Group {
+    headline: f32,
+    passages: Vec<(f32, DocAddress)>,
+    tfs: Vec<u32>,
+}
+
+#[derive(Clone)]
+struct TermSpec {
+    term: Term,
+    field: Field,
+    headline: bool,
+    weight: f32,
+    avg: f32,
+}
+
+struct PassageScore {
+    article: String,
+    segment: SegmentOrdinal,
+    doc: DocId,
+    /// Body BM25 + proximity bonus (or tantivy's score when nothing scores).
+    score: f32,
+    /// Headline BM25, counted once per article.
+    headline: f32,
+    /// Body term frequencies, one per spec (0 for headline specs).
+    body_tfs: Vec<u32>,
+}
+
+struct PassageCollector {
+    specs: Vec<TermSpec>,
+    params: RankParams,
+}
+
+impl Collector for PassageCollector {
+    type Fruit = Vec<PassageScore>;
+    type Child = PassageSegmentCollector;
+
+    fn for_segment(
+        &self,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<PassageSegmentCollector> {
+        let positions = self.params.proximity > 0.0;
+        let mut terms = Vec::with_capacity(self.specs.len());
+        for s in &self.specs {
+            let inv = reader.inverted_index(s.field)?;
+            let opt = if positions && !s.headline {
+                IndexRecordOption::WithFreqsAndPositions
+            } else {
+                IndexRecordOption::WithFreqs
+            };
+            let postings = inv.read_postings(&s.term, opt)?;
+            terms.push(SegTerm {
+                spec: s.clone(),
+                postings,
+                norms: reader.get_fieldnorms_reader(s.field)?,
+            });
+        }
+        Ok(PassageSegmentCollector {
+            segment,
+            terms,
+            params: self.params.clone(),
+            ids: reader.fast_fields().str("article_id")?,
+            out: Vec::new(),
+            pos: Vec::new(),
+            buf: String::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        self.specs.is_empty()
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<PassageScore>>) -> tantivy::Result<Vec<PassageScore>> {
+        Ok(fruits.into_iter().flatten().collect())
+    }
+}
+
+struct SegTerm {
+    spec: TermSpec,
+    postings: Option<SegmentPostings>,
+    norms: FieldNormReader,
+}
+
+struct PassageSegmentCollector {
+    segment: SegmentOrdinal,
+    terms: Vec<SegTerm>,
+    params: RankParams,
+    ids: Option<StrColumn>,
+    out: Vec<PassageScore>,
+    pos: Vec<(Vec<u32>, f32)>,
+    buf: String,
+}
+
+impl SegmentCollector for PassageSegmentCollector {
+    type Fruit = Vec<PassageScore>;
+
+    fn collect(&mut self, doc: DocId, tantivy_score: Score) {
+        let Some(ids) = &self.ids else { return };
+        let Some(ord) = ids.term_ords(doc).next() else {
+            return;
+        };
+        let p = &self.params;
+        let mut body = 0.0f32;
+        let mut headline = 0.0f32;
+        let mut body_tfs = vec![0u32; self.terms.len()];
+        self.pos.clear();
+        let want_pos = p.proximity > 0.0;
+        for (i, t) in self.terms.iter_mut().enumerate() {
+            let Some(post) = t.postings.as_mut() else {
+                continue;
+            };
+            if post.doc() < doc {
+                post.seek(doc);
+            }
+            if post.doc() != doc {
+                continue;
+            }
+            let tf = post.term_freq() as f32;
+            let len = t.norms.fieldnorm(doc) as f32;
+            let s = t.spec.weight * tf * (p.k1 + 1.0)
+                / (tf + p.k1 * (1.0 - p.b + p.b * len / t.spec.avg));
+            if t.spec.headline {
+                headline += s;
+            } else {
+                body += s;
+                body_tfs[i] = tf as u32;
+                if want_pos {
+                    let mut v = Vec::new();
+                    post.positions(&mut v);
+                    self.pos.push((v, t.spec.weight));
+                }
+            }
+        }
+        if want_pos && self.pos.len() > 1 {
+            body += p.proximity * proximity(&self.pos);
+        }
+        let score = if self.terms.is_empty() {
+            tantivy_score
+        } else {
+            body
+        };
+        self.buf.clear();
+        if ids.ord_to_str(ord, &mut self.buf).is_err() {
+            return;
+        }
+        self.out.push(PassageScore {
+            article: self.buf.clone(),
+            segment: self.segment,
+            doc,
+            score,
+            headline,
+            body_tfs,
+        });
+    }
+
+    fn harvest(self) -> Vec<PassageScore> {
+        self.out
+    }
+}
+
+/// Proximity bonus: for each pair of distinct terms, the smaller of their weights divided by
+/// the square of the smallest distance between them (BM25TP-like).
+fn proximity(terms: &[(Vec<u32>, f32)]) -> f32 {
+    let mut bonus = 0.0;
+    for i in 0..terms.len() {
+        for j in i + 1..terms.len() {
+            let d = min_distance(&terms[i].0, &terms[j].0);
+            if d > 0 && d < 20 {
+                bonus += terms[i].1.min(terms[j].1) / (d * d) as f32;
+            }
+        }
+    }
+    bonus
+}
+
+/// Smallest |a - b| over sorted position lists (0 if either is empty).
+fn min_distance(a: &[u32], b: &[u32]) -> u32 {
+    let (mut i, mut j) = (0, 0);
+    let mut best = u32::MAX;
+    while i < a.len() && j < b.len() {
+        best = best.min(a[i].abs_diff(b[j]));
+        if a[i] < b[j] {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    if best == u32::MAX {
+        0
+    } else {
+        best
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn min_distance_of_sorted_lists() {
+        assert_eq!(min_distance(&[1, 10, 30], &[5, 28]), 2);
+        assert_eq!(min_distance(&[3], &[4]), 1);
+        assert_eq!(min_distance(&[], &[4]), 0);
+    }
+
+    #[test]
+    fn agg_parses() {
+        assert_eq!("best".parse::<Agg>().unwrap(), Agg::Best);
+        assert_eq!("sum3".parse::<Agg>().unwrap(), Agg::SumTop(3));
+        assert!("sum0".parse::<Agg>().is_err());
+    }
+}
