@@ -279,7 +279,7 @@ proptest! {
     #[test]
     fn any_query_string_is_answered_or_refused(q in query()) {
         for conjunction in [Conjunction::Any, Conjunction::All] {
-            let opts = SearchOptions { limit: 3, per_article: 2, conjunction };
+            let opts = SearchOptions { limit: 3, per_article: 2, conjunction, ..Default::default() };
             if let Err(e) = search_lib(&FIXTURE.index, &q, &opts) {
                 let msg = format!("{e:#}");
                 prop_assert!(!msg.is_empty());

@@ -48,6 +48,7 @@ fuzz_target!(|data: &[u8]| {
             limit: 3,
             per_article: 2,
             conjunction,
+            ..Default::default()
         };
         let _ = search(&fx.index, q, &opts);
     }
