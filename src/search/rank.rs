@@ -369,6 +369,8 @@ impl<'a> Ranker<'a> {
     ) -> Result<Vec<RankedArticle>> {
         let p = &self.params;
         let f = &self.index.fields;
+        let restricted = self.candidates(query, limit)?;
+        let query: &dyn Query = restricted.as_deref().unwrap_or(query);
         let terms = scoring_terms(self.index, query, p.stopwords);
         let mut specs = Vec::with_capacity(terms.len());
         for t in &terms {
@@ -394,7 +396,7 @@ impl<'a> Ranker<'a> {
         let scored = !specs.is_empty();
 
         // Group passages by article.
-        let mut groups: HashMap<String, Group> = HashMap::new();
+        let mut groups: HashMap<std::sync::Arc<str>, Group> = HashMap::new();
         for ps in passages {
             let g = groups.entry(ps.article).or_insert_with(|| Group {
                 headline: 0.0,
@@ -440,7 +442,7 @@ impl<'a> Ranker<'a> {
                     body
                 };
                 if let Some((st, w)) = &article_mix {
-                    let len = st.len.get(&id).copied().unwrap_or(0) as f32;
+                    let len = st.len.get(&*id).copied().unwrap_or(0) as f32;
                     let norm = p.k1 * (1.0 - p.b + p.b * len / st.avg_len);
                     let mut a = 0.0;
                     for (tf, wt) in g.tfs.iter().zip(w) {
@@ -455,7 +457,7 @@ impl<'a> Ranker<'a> {
                     return None;
                 }
                 Some(RankedArticle {
-                    id,
+                    id: id.to_string(),
                     score,
                     passages: g.passages,
                 })
@@ -464,6 +466,54 @@ impl<'a> Ranker<'a> {
         out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
         out.truncate(limit);
         Ok(out)
+    }
+
+    /// First stage: the articles of the best `max(1000, 20 x limit)` passages by tantivy's own
+    /// BM25 (block-max WAND, so it does not visit every match). The full scoring below then
+    /// only visits the passages of those articles. None when the query matches fewer passages
+    /// than that (nothing to prune). This keeps `search` fast on large archives; `eval` ranks
+    /// 1000 articles, so its pool is 20,000 passages.
+    fn candidates(&self, query: &dyn Query, limit: usize) -> Result<Option<Box<dyn Query>>> {
+        use tantivy::collector::TopDocs;
+        let k = (limit * 20).max(1000);
+        let top = self
+            .searcher
+            .search(query, &TopDocs::with_limit(k).order_by_score())?;
+        if top.len() < k {
+            return Ok(None);
+        }
+        let mut ids: HashSet<String> = HashSet::new();
+        let mut columns = HashMap::new();
+        for (_, addr) in top {
+            let col = match columns.entry(addr.segment_ord) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(
+                    self.searcher
+                        .segment_reader(addr.segment_ord)
+                        .fast_fields()
+                        .str("article_id")?,
+                ),
+            };
+            if let Some(c) = col {
+                if let Some(ord) = c.term_ords(addr.doc_id).next() {
+                    let mut s = String::new();
+                    c.ord_to_str(ord, &mut s)?;
+                    ids.insert(s);
+                }
+            }
+        }
+        let f = &self.index.fields;
+        let terms = ids.iter().map(|id| Term::from_field_text(f.article_id, id));
+        Ok(Some(Box::new(BooleanQuery::new(vec![
+            (Occur::Must, query.box_clone()),
+            (
+                Occur::Must,
+                Box::new(tantivy::query::ConstScoreQuery::new(
+                    Box::new(tantivy::query::TermSetQuery::new(terms)),
+                    0.0,
+                )),
+            ),
+        ]))))
     }
 
     /// Number of distinct articles whose passages hold `term`.
@@ -513,7 +563,7 @@ struct TermSpec {
 }
 
 struct PassageScore {
-    article: String,
+    article: std::sync::Arc<str>,
     segment: SegmentOrdinal,
     doc: DocId,
     /// Body BM25 + proximity bonus (or tantivy's score when nothing scores).
@@ -562,6 +612,7 @@ impl Collector for PassageCollector {
             out: Vec::new(),
             pos: Vec::new(),
             buf: String::new(),
+            names: HashMap::new(),
         })
     }
 
@@ -588,6 +639,7 @@ struct PassageSegmentCollector {
     out: Vec<PassageScore>,
     pos: Vec<(Vec<u32>, f32)>,
     buf: String,
+    names: HashMap<u64, std::sync::Arc<str>>,
 }
 
 impl SegmentCollector for PassageSegmentCollector {
@@ -638,12 +690,21 @@ impl SegmentCollector for PassageSegmentCollector {
         } else {
             body
         };
-        self.buf.clear();
-        if ids.ord_to_str(ord, &mut self.buf).is_err() {
-            return;
-        }
+        // An article's passages sit together: look its id up once, not once per passage.
+        let article = match self.names.get(&ord) {
+            Some(a) => a.clone(),
+            None => {
+                self.buf.clear();
+                if ids.ord_to_str(ord, &mut self.buf).is_err() {
+                    return;
+                }
+                let a: std::sync::Arc<str> = self.buf.as_str().into();
+                self.names.insert(ord, a.clone());
+                a
+            }
+        };
         self.out.push(PassageScore {
-            article: self.buf.clone(),
+            article,
             segment: self.segment,
             doc,
             score,
