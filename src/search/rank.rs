@@ -475,7 +475,11 @@ impl<'a> Ranker<'a> {
     /// 1000 articles, so its pool is 20,000 passages.
     fn candidates(&self, query: &dyn Query, limit: usize) -> Result<Option<Box<dyn Query>>> {
         use tantivy::collector::TopDocs;
-        let k = (limit * 20).max(1000);
+        // Never more than the index holds: TopDocs allocates for its limit.
+        let k = limit
+            .saturating_mul(20)
+            .max(1000)
+            .min(self.searcher.num_docs().max(1) as usize);
         let top = self
             .searcher
             .search(query, &TopDocs::with_limit(k).order_by_score())?;
