@@ -15,16 +15,10 @@ fn fixtures() -> PathBuf {
 }
 
 fn index() -> &'static PathBuf {
-    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    &DIR.get_or_init(|| {
-        let tmp = tempfile::TempDir::new().unwrap();
-        let idx = tmp.path().join("idx");
-        let (s, code) = ingest(&[&fixtures()], &idx, &["--ext", "txt"]);
-        assert_eq!(code, 0, "{s}");
-        assert_eq!(s["articles"], 8);
-        (tmp, idx)
-    })
-    .1
+    static DIR: OnceLock<(tempfile::TempDir, PathBuf, Value)> = OnceLock::new();
+    let (_, idx, summary) = DIR.get_or_init(|| build_index(&fixtures(), &["--ext", "txt"]));
+    assert_eq!(summary["articles"], 8);
+    idx
 }
 
 /// `newsindex mentions NAME --json`: the mention objects and the summary object.

@@ -10,15 +10,8 @@ use common::*;
 use serde_json::Value;
 
 fn index() -> &'static PathBuf {
-    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    &DIR.get_or_init(|| {
-        let tmp = tempfile::TempDir::new().unwrap();
-        let idx = tmp.path().join("idx");
-        let (s, code) = ingest(&[&sample()], &idx, &[]);
-        assert_eq!(code, 0, "{s}");
-        (tmp, idx)
-    })
-    .1
+    static DIR: OnceLock<(tempfile::TempDir, PathBuf, Value)> = OnceLock::new();
+    &DIR.get_or_init(|| build_index(&sample(), &[])).1
 }
 
 fn facts() -> Value {

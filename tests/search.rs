@@ -10,16 +10,10 @@ use serde_json::Value;
 
 /// The sample corpus, indexed once for this test binary.
 fn sample_index() -> &'static PathBuf {
-    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    &DIR.get_or_init(|| {
-        let tmp = tempfile::TempDir::new().unwrap();
-        let idx = tmp.path().join("idx");
-        let (s, code) = ingest(&[&sample()], &idx, &[]);
-        assert_eq!(code, 0, "{s}");
-        assert_eq!(s["articles"], 30);
-        (tmp, idx)
-    })
-    .1
+    static DIR: OnceLock<(tempfile::TempDir, PathBuf, Value)> = OnceLock::new();
+    let (_, idx, summary) = DIR.get_or_init(|| build_index(&sample(), &[]));
+    assert_eq!(summary["articles"], 30);
+    idx
 }
 
 fn ids(hits: &[Value]) -> Vec<String> {

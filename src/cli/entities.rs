@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 
 use super::exit;
 use super::output::json_line;
@@ -20,8 +20,8 @@ pub struct Args {
     index: PathBuf,
 
     /// Only entities of this type: person, org, location or misc.
-    #[arg(long = "type", value_name = "TYPE")]
-    kind: Option<String>,
+    #[arg(long = "type", value_name = "TYPE", value_parser = super::output::entity_type)]
+    kind: Option<EntityType>,
 
     /// How many entities to list.
     #[arg(short = 'n', long = "limit", default_value_t = 20)]
@@ -33,14 +33,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<i32> {
-    let kind = args
-        .kind
-        .as_deref()
-        .map(|k| {
-            EntityType::parse(k)
-                .ok_or_else(|| anyhow!("unknown --type {k:?}: use person, org, location or misc"))
-        })
-        .transpose()?;
+    let kind = args.kind;
     let index = NewsIndex::open(&args.index)?;
     let top = top_entities(&index, args.query.as_deref(), kind, args.limit)?;
     if args.json {

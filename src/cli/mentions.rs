@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 
 use super::exit;
 use super::output::{json_line, marks, use_color};
@@ -23,8 +23,8 @@ pub struct Args {
     index: PathBuf,
 
     /// Only entities of this type: person, org or location (default: any).
-    #[arg(long = "type", value_name = "TYPE")]
-    kind: Option<String>,
+    #[arg(long = "type", value_name = "TYPE", value_parser = super::output::entity_type)]
+    kind: Option<EntityType>,
 
     /// One JSON object per mention, then a summary object {"articles", "mentions"}.
     #[arg(long)]
@@ -32,14 +32,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<i32> {
-    let kind = args
-        .kind
-        .as_deref()
-        .map(|k| {
-            EntityType::parse(k)
-                .ok_or_else(|| anyhow!("unknown --type {k:?}: use person, org or location"))
-        })
-        .transpose()?;
+    let kind = args.kind;
     let index = NewsIndex::open(&args.index)?;
     let report = mentions(&index, &args.name, kind)?;
     if args.json {

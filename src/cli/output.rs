@@ -20,3 +20,9 @@ pub fn marks(color: bool) -> (&'static str, &'static str) {
 pub fn json_line<T: serde::Serialize>(v: &T) {
     println!("{}", serde_json::to_string(v).expect("serializable"));
 }
+
+/// Parses `--type`: person, org, location or misc (and their usual abbreviations).
+pub fn entity_type(s: &str) -> Result<crate::entities::EntityType, String> {
+    crate::entities::EntityType::parse(s)
+        .ok_or_else(|| format!("unknown type {s:?}: use person, org, location or misc"))
+}

@@ -107,3 +107,13 @@ pub fn has_match(hit: &Value) -> bool {
 pub fn span(text: &str, s: usize, e: usize) -> String {
     text.chars().skip(s).take(e - s).collect()
 }
+
+/// Ingests `path` into a new temporary index, requiring exit code 0. Returns the temp dir
+/// (keep it alive), the index folder and the ingest summary.
+pub fn build_index(path: &Path, extra: &[&str]) -> (tempfile::TempDir, PathBuf, Value) {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let idx = tmp.path().join("idx");
+    let (s, code) = ingest(&[path], &idx, extra);
+    assert_eq!(code, 0, "{s}");
+    (tmp, idx, s)
+}
