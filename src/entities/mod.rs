@@ -309,6 +309,14 @@ impl Tagger {
         self.lex.gaz.get(k).is_some_and(|f| f & GAZ_TITLE != 0)
     }
 
+    /// Tags the sentences added to the scratch workspace and collects their entity spans.
+    fn decode_spans(&self, sc: &mut Scratch) {
+        sc.ws.finish(&self.lex, self.fs, self.bundled);
+        sc.ws
+            .decode(&self.weights, self.fs, self.id, None, &mut |_, _, _, _| {});
+        collect_spans(&sc.ws, &mut sc.spans);
+    }
+
     /// Tokenize, tag and run the document pass over one article.
     pub fn tag_document(&self, headline: &str, body: &str) -> DocEntities {
         SCRATCH.with(|sc| {
@@ -345,10 +353,7 @@ impl Tagger {
                     }
                 }
             }
-            sc.ws.finish(&self.lex, self.fs, self.bundled);
-            sc.ws
-                .decode(&self.weights, self.fs, self.id, None, &mut |_, _, _, _| {});
-            collect_spans(&sc.ws, &mut sc.spans);
+            self.decode_spans(sc);
             let info = Info {
                 tagger: self,
                 texts: [headline, body],
@@ -421,10 +426,7 @@ impl Tagger {
                 sc.ws.add_sentence(&self.lex, &joined, &toks, k == 0);
                 sc.toks = toks;
             }
-            sc.ws.finish(&self.lex, self.fs, self.bundled);
-            sc.ws
-                .decode(&self.weights, self.fs, self.id, None, &mut |_, _, _, _| {});
-            collect_spans(&sc.ws, &mut sc.spans);
+            self.decode_spans(sc);
             let info = Info {
                 tagger: self,
                 texts: ["", &joined],
