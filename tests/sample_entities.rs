@@ -19,19 +19,7 @@ fn facts() -> Value {
 }
 
 fn mention_summary(name: &str) -> (Vec<Value>, Value) {
-    let out = newsindex()
-        .args(["mentions", name, "--json", "--type", "person", "--index"])
-        .arg(index())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let mut lines: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let s = lines.pop().unwrap();
-    (lines, s)
+    mentions(index(), name, &["--type", "person"])
 }
 
 fn article_key(id: &str) -> String {

@@ -117,3 +117,26 @@ pub fn build_index(path: &Path, extra: &[&str]) -> (tempfile::TempDir, PathBuf, 
     assert_eq!(code, 0, "{s}");
     (tmp, idx, s)
 }
+
+/// `newsindex mentions NAME --json`: the mention objects and the summary object.
+pub fn mentions(idx: &Path, name: &str, extra: &[&str]) -> (Vec<Value>, Value) {
+    let out = newsindex()
+        .args(["mentions", name, "--json", "--index"])
+        .arg(idx)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let summary = lines.pop().expect("a summary line");
+    assert_eq!(summary["summary"], true);
+    (lines, summary)
+}
