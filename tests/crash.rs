@@ -38,6 +38,24 @@ fn spawn_ingest(docs: &Path, index: &Path) -> Child {
         .unwrap()
 }
 
+/// Waits until a running ingest has committed `commits` times (tantivy rewrites meta.json
+/// at each commit; creating the index counts as one), or has exited.
+fn wait_for_commits(child: &mut Child, index: &Path, commits: usize) {
+    let mut last: Option<Vec<u8>> = None;
+    let mut seen = 0;
+    while seen < commits {
+        if child.try_wait().unwrap().is_some() {
+            return;
+        }
+        let meta = std::fs::read(index.join("meta.json")).ok();
+        if meta.is_some() && meta != last {
+            seen += 1;
+            last = meta;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 /// Every article id in the index, read through the library (the ids must be unique).
 fn article_ids(index: &Path) -> Vec<String> {
     let ni = NewsIndex::open(index).unwrap();
@@ -150,16 +168,21 @@ fn sigkill_at_many_points_then_resume() {
     eprintln!("reference ingest: {full:?}, {} articles", reference.len());
 
     // 12 kill points from the very start to the very end of a run, each on a fresh index.
+    // The first lands during start-up; the others after a growing number of commits (the
+    // run makes about 22), plus a varying delay so that some land inside a commit. Counting
+    // commits instead of timing keeps the points spread out on a loaded machine.
     let mut outcomes = Vec::new();
     for i in 0..12u32 {
-        let at = if i == 0 {
-            Duration::from_millis(2)
-        } else {
-            full.mul_f64(f64::from(i) / 11.5)
-        };
         let index = tmp.path().join(format!("idx{i}"));
+        let started = Instant::now();
         let mut child = spawn_ingest(&docs, &index);
-        std::thread::sleep(at);
+        if i == 0 {
+            std::thread::sleep(Duration::from_millis(2));
+        } else {
+            wait_for_commits(&mut child, &index, 1 + i as usize * 23 / 12);
+            std::thread::sleep(Duration::from_millis(u64::from(i * 17 % 60)));
+        }
+        let at = started.elapsed();
         let finished = child.try_wait().unwrap().is_some();
         child.kill().ok(); // SIGKILL
         child.wait().unwrap();
@@ -183,7 +206,8 @@ fn sigkill_at_many_points_then_resume() {
     let mut last = 0;
     for k in 1..=4u32 {
         let mut child = spawn_ingest(&docs, &index);
-        std::thread::sleep(full.mul_f64(0.2));
+        // The meta.json already there counts as one: three new commits, then a kill.
+        wait_for_commits(&mut child, &index, 4);
         child.kill().ok();
         child.wait().unwrap();
         if let Some(n) = check_after_kill(&index, &reference, &format!("chained kill {k}")) {

@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::exit;
 use super::output::json_line;
-use crate::index::writer::{ingest, IngestOptions, IngestSummary, Progress};
+use crate::index::writer::{ingest, IngestOptions, IngestSummary, Progress, StrictStop};
 use crate::index::NewsIndex;
 use crate::ingest::FieldMap;
 
@@ -125,7 +125,17 @@ pub fn run(args: Args) -> Result<i32> {
     } else {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    let summary = ingest(&index, &args.paths, &opts, &Bar(bar))?;
+    let summary = match ingest(&index, &args.paths, &opts, &Bar(bar)) {
+        Ok(summary) => summary,
+        Err(err) => {
+            // A --strict stop still leaves its errors where --errors-json asked for them.
+            if let (Some(path), Some(stop)) = (&args.errors_json, err.downcast_ref::<StrictStop>())
+            {
+                write_errors_json(path, &stop.summary)?;
+            }
+            return Err(err);
+        }
+    };
     if let Some(path) = &args.errors_json {
         write_errors_json(path, &summary)?;
     }

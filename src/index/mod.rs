@@ -3,6 +3,7 @@
 pub mod check;
 pub mod passages;
 pub mod schema;
+mod state;
 pub mod stats;
 pub mod writer;
 

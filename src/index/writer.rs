@@ -13,7 +13,7 @@
 //! a duplicate and not indexed again. The file that held the duplicate remembers it, so that if
 //! the original goes away the duplicate is indexed in its place on the same run.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,16 +21,12 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
-use tantivy::collector::DocSetCollector;
-use tantivy::query::{BooleanQuery, TermQuery};
-use tantivy::schema::{IndexRecordOption, Value};
+use serde::Serialize;
 use tantivy::{IndexWriter, TantivyDocument, Term};
 
 use super::passages::split_passages;
-use super::schema::{
-    entity_key, label_key, Fields, KIND_ARTICLE, KIND_FILE, KIND_MENTION, KIND_PASSAGE,
-};
+use super::schema::{entity_key, label_key, Fields, KIND_ARTICLE, KIND_MENTION, KIND_PASSAGE};
+use super::state::{digest, FileRecord, State};
 use super::{NewsIndex, StoredArticle, StoredMention};
 use crate::entities::{DocEntities, EntityType, Mention, Tagger};
 use crate::ingest::walk::{walk, InputFile, WalkErrorKind};
@@ -172,21 +168,6 @@ pub trait Progress: Sync {
 pub struct NoProgress;
 impl Progress for NoProgress {}
 
-/// What is recorded about each ingested file, stored in its file document.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct FileRecord {
-    path: String,
-    /// Path relative to the ingest root, used in default article ids.
-    rel: String,
-    hash: String,
-    size: u64,
-    mtime: u128,
-    /// (article id, content hash) of each indexed article.
-    articles: Vec<(String, String)>,
-    /// Content hashes of this file's articles that were duplicates of others.
-    duplicates: Vec<String>,
-}
-
 /// An article prepared in parallel, waiting for its id and duplicate check.
 struct PreparedArticle {
     default_id: String,
@@ -254,29 +235,20 @@ pub fn ingest(
         state,
         summary,
         since_commit: 0,
-        processed: HashSet::new(),
     };
 
     // Which files need reading: new ones, and those whose size or mtime changed.
     let mut todo = Vec::new();
-    let mut seen: HashSet<String> = HashSet::new();
     for f in walked.files {
-        let key = f.path.to_string_lossy().into_owned();
-        seen.insert(key.clone());
-        match run.state.records.get(&key) {
+        let key = f.path.to_string_lossy();
+        run.state.mark_seen(&key);
+        match run.state.record(&key) {
             Some(r) if r.size == f.size && r.mtime == f.mtime => run.summary.files_unchanged += 1,
             _ => todo.push(f),
         }
     }
     if opts.prune {
-        let gone: Vec<String> = run
-            .state
-            .records
-            .keys()
-            .filter(|p| !seen.contains(*p) && !Path::new(p).exists())
-            .cloned()
-            .collect();
-        for path in gone {
+        for path in run.state.gone_files() {
             run.summary.articles_removed += run.state.remove_file(&run.writer, index, &path);
             run.summary.files_removed += 1;
         }
@@ -294,7 +266,7 @@ pub fn ingest(
             run.large_file(f)?;
         }
         // Files whose duplicates lost their original this run are indexed again.
-        round = run.state.orphaned_duplicates(&run.processed);
+        round = run.state.orphaned_duplicates(index);
         if round.is_empty() {
             break;
         }
@@ -341,7 +313,6 @@ struct Run<'a> {
     state: State,
     summary: IngestSummary,
     since_commit: usize,
-    processed: HashSet<String>,
 }
 
 impl Run<'_> {
@@ -353,10 +324,7 @@ impl Run<'_> {
             .par_iter()
             .map(|&i| {
                 let f = &files[i];
-                let old_hash = state
-                    .records
-                    .get(f.path.to_str().unwrap_or(""))
-                    .map(|r| r.hash.as_str());
+                let old_hash = state.record(&f.path.to_string_lossy()).map(|r| r.hash);
                 let r = prep.file(f, old_hash, &read_bytes);
                 progress.advance(f.size);
                 r
@@ -380,7 +348,7 @@ impl Run<'_> {
                         self.index,
                         f,
                         pf.hash,
-                        &mut self.summary,
+                        &mut self.summary.articles_removed,
                     );
                     for a in pf.articles {
                         self.add(&mut record, a)?;
@@ -411,7 +379,11 @@ impl Run<'_> {
                 return Ok(());
             }
         };
-        if self.state.records.get(&key).is_some_and(|r| r.hash == hash) {
+        if self
+            .state
+            .record(&key)
+            .is_some_and(|r| r.hash == digest(&hash))
+        {
             self.progress.advance(f.size);
             return self.unchanged(f);
         }
@@ -422,9 +394,13 @@ impl Run<'_> {
                 return Ok(());
             }
         };
-        let mut record =
-            self.state
-                .begin_file(&self.writer, self.index, f, hash, &mut self.summary);
+        let mut record = self.state.begin_file(
+            &self.writer,
+            self.index,
+            f,
+            hash,
+            &mut self.summary.articles_removed,
+        );
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Article>>(2);
         let mut record_errors = Vec::new();
         let parse_opts = self.prep.parse;
@@ -518,15 +494,35 @@ impl Run<'_> {
     }
 
     fn add(&mut self, record: &mut FileRecord, a: PreparedArticle) -> Result<()> {
-        if self.state.add_article(
-            &self.writer,
-            &self.index.fields,
-            record,
-            a,
-            &mut self.summary,
-        )? {
-            self.since_commit += 1;
+        if self.state.is_duplicate(record, &a.content_hash) {
+            self.summary.duplicates += 1;
+            return Ok(());
         }
+        let PreparedArticle {
+            default_id,
+            content_hash,
+            mut stored,
+            passages,
+            mention_docs,
+        } = a;
+        let id = self.state.claim(record, default_id, &content_hash);
+        let (fields, path) = (&self.index.fields, &record.path);
+        let mut doc = TantivyDocument::default();
+        doc.add_text(fields.kind, KIND_ARTICLE);
+        doc.add_text(fields.article_id, &id);
+        doc.add_text(fields.file, path);
+        doc.add_text(fields.content_hash, &content_hash);
+        stored.id = id.clone();
+        doc.add_text(fields.stored, serde_json::to_string(&stored)?);
+        self.writer.add_document(doc)?;
+        self.summary.passages += passages.len();
+        for mut p in passages.into_iter().chain(mention_docs) {
+            p.add_text(fields.article_id, &id);
+            p.add_text(fields.file, path);
+            self.writer.add_document(p)?;
+        }
+        self.summary.articles += 1;
+        self.since_commit += 1;
         Ok(())
     }
 
@@ -544,25 +540,23 @@ impl Run<'_> {
         self.state
             .finish_file(&self.writer, &self.index.fields, record)?;
         self.summary.files_indexed += 1;
-        self.processed.insert(key);
+        self.state.mark_processed(&key);
         Ok(())
     }
 
     fn unchanged(&mut self, f: &InputFile) -> Result<()> {
         self.summary.files_unchanged += 1;
-        self.processed.insert(f.path.to_string_lossy().into_owned());
+        self.state.mark_processed(&f.path.to_string_lossy());
         self.state.touch(&self.writer, self.index, f)
     }
 
     fn failed(&mut self, f: &InputFile, failure: FileFailure) {
         let key = f.path.to_string_lossy().into_owned();
         // A file that now fails keeps no stale articles.
-        if self.state.records.contains_key(&key) {
-            self.summary.articles_removed += self.state.remove_file(&self.writer, self.index, &key);
-        }
+        self.summary.articles_removed += self.state.remove_file(&self.writer, self.index, &key);
         self.summary
             .push_error(&key, None, &failure.kind, &failure.reason);
-        self.processed.insert(key);
+        self.state.mark_processed(&key);
     }
 
     fn maybe_commit(&mut self) -> Result<()> {
@@ -612,18 +606,34 @@ fn open_writer(index: &NewsIndex, opts: &IngestOptions) -> Result<IndexWriter> {
     Ok(writer)
 }
 
-/// The error that ends a `--strict` run: its first input error.
+/// The error that ends a `--strict` run. It carries the summary so far, so the caller can
+/// still report (or write with `--errors-json`) what was indexed and what failed.
+#[derive(Debug)]
+pub struct StrictStop {
+    pub summary: IngestSummary,
+}
+
+impl std::fmt::Display for StrictStop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let e = self.summary.errors.last().expect("an error was pushed");
+        let place = match e.line {
+            Some(line) => format!("{}:{line}", e.path),
+            None => e.path.clone(),
+        };
+        write!(
+            f,
+            "stopped at the first input error (--strict): {place}: {} ({})",
+            e.reason, e.kind
+        )
+    }
+}
+
+impl std::error::Error for StrictStop {}
+
 fn strict_error(summary: &IngestSummary) -> anyhow::Error {
-    let e = summary.errors.last().expect("an error was pushed");
-    let place = match e.line {
-        Some(line) => format!("{}:{line}", e.path),
-        None => e.path.clone(),
-    };
-    anyhow::anyhow!(
-        "stopped at the first input error (--strict): {place}: {} ({})",
-        e.reason,
-        e.kind
-    )
+    anyhow::Error::new(StrictStop {
+        summary: summary.clone(),
+    })
 }
 
 /// Why a whole file could not be indexed.
@@ -691,14 +701,14 @@ impl Prep<'_> {
     fn file(
         &self,
         f: &InputFile,
-        old_hash: Option<&str>,
+        old_hash: Option<u128>,
         read_bytes: &AtomicU64,
     ) -> Result<Option<PreparedFile>, FileFailure> {
         let bytes =
             Stages::time(&self.stages.read, || std::fs::read(&f.path)).map_err(io_failure)?;
         read_bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
         let hash = blake3::hash(&bytes).to_hex()[..32].to_string();
-        if old_hash == Some(hash.as_str()) {
+        if old_hash == Some(digest(&hash)) {
             return Ok(None);
         }
         let mut articles = Vec::new();
@@ -914,266 +924,4 @@ fn mention_documents(
             d
         })
         .collect()
-}
-
-fn file_document(fields: &Fields, record: &FileRecord) -> Result<TantivyDocument> {
-    let mut doc = TantivyDocument::default();
-    doc.add_text(fields.kind, KIND_FILE);
-    doc.add_text(fields.file, &record.path);
-    doc.add_text(fields.file_hash, &record.hash);
-    for h in &record.duplicates {
-        doc.add_text(fields.dup_of, h);
-    }
-    doc.add_text(fields.file_info, serde_json::to_string(record)?);
-    Ok(doc)
-}
-
-/// What the index already holds, loaded once per run from the file documents.
-struct State {
-    records: HashMap<String, FileRecord>,
-    /// Content hash -> file whose article with that content is indexed.
-    owner: HashMap<String, String>,
-    /// Article id -> file that holds it.
-    ids: HashMap<String, String>,
-    /// Content hash -> files holding a duplicate of it.
-    dup_holders: HashMap<String, Vec<String>>,
-    /// Content hashes whose indexed article was removed this run.
-    released: Vec<String>,
-}
-
-impl State {
-    fn load(index: &NewsIndex) -> Result<State> {
-        let searcher = index.searcher();
-        let f = &index.fields;
-        let q = TermQuery::new(
-            Term::from_field_text(f.kind, KIND_FILE),
-            IndexRecordOption::Basic,
-        );
-        let mut state = State {
-            records: HashMap::new(),
-            owner: HashMap::new(),
-            ids: HashMap::new(),
-            dup_holders: HashMap::new(),
-            released: Vec::new(),
-        };
-        for addr in searcher.search(&q, &DocSetCollector)? {
-            let doc: TantivyDocument = searcher.doc(addr)?;
-            let info = doc
-                .get_first(f.file_info)
-                .and_then(|v| v.as_str())
-                .context("file document without its record: the index is damaged")?;
-            let r: FileRecord = serde_json::from_str(info).context("damaged file record")?;
-            for (id, h) in &r.articles {
-                state.owner.insert(h.clone(), r.path.clone());
-                state.ids.insert(id.clone(), r.path.clone());
-            }
-            for h in &r.duplicates {
-                state
-                    .dup_holders
-                    .entry(h.clone())
-                    .or_default()
-                    .push(r.path.clone());
-            }
-            state.records.insert(r.path.clone(), r);
-        }
-        Ok(state)
-    }
-
-    /// Deletes every document of a file; returns how many articles it had.
-    fn remove_file(&mut self, writer: &IndexWriter, index: &NewsIndex, path: &str) -> usize {
-        // A file without a record has no documents in any commit (a file's documents and its
-        // record are always committed together), so there is nothing to delete. Skipping the
-        // delete matters: tantivy keeps every pending delete until the next commit.
-        let Some(r) = self.records.remove(path) else {
-            return 0;
-        };
-        writer.delete_term(Term::from_field_text(index.fields.file, path));
-        for (id, h) in &r.articles {
-            if self.owner.get(h).is_some_and(|o| o == path) {
-                self.owner.remove(h);
-                self.released.push(h.clone());
-            }
-            if self.ids.get(id).is_some_and(|o| o == path) {
-                self.ids.remove(id);
-            }
-        }
-        for h in &r.duplicates {
-            if let Some(v) = self.dup_holders.get_mut(h) {
-                v.retain(|p| p != path);
-            }
-        }
-        r.articles.len()
-    }
-
-    /// Same bytes, new mtime: rewrites only the file document so the next run skips the file
-    /// without reading it.
-    fn touch(&mut self, writer: &IndexWriter, index: &NewsIndex, f: &InputFile) -> Result<()> {
-        let path = f.path.to_string_lossy();
-        let Some(r) = self.records.get_mut(path.as_ref()) else {
-            return Ok(());
-        };
-        r.size = f.size;
-        r.mtime = f.mtime;
-        let fields = &index.fields;
-        writer.delete_query(Box::new(BooleanQuery::intersection(vec![
-            Box::new(TermQuery::new(
-                Term::from_field_text(fields.kind, KIND_FILE),
-                IndexRecordOption::Basic,
-            )),
-            Box::new(TermQuery::new(
-                Term::from_field_text(fields.file, &path),
-                IndexRecordOption::Basic,
-            )),
-        ])))?;
-        writer.add_document(file_document(fields, r)?)?;
-        Ok(())
-    }
-
-    /// Starts (re)indexing a file: deletes its old documents and returns its new record.
-    fn begin_file(
-        &mut self,
-        writer: &IndexWriter,
-        index: &NewsIndex,
-        f: &InputFile,
-        hash: String,
-        summary: &mut IngestSummary,
-    ) -> FileRecord {
-        let path = f.path.to_string_lossy().into_owned();
-        summary.articles_removed += self.remove_file(writer, index, &path);
-        FileRecord {
-            path,
-            rel: f.rel.clone(),
-            hash,
-            size: f.size,
-            mtime: f.mtime,
-            ..Default::default()
-        }
-    }
-
-    /// Adds one article of the file being indexed, unless it duplicates one already indexed.
-    /// Returns whether it was added.
-    fn add_article(
-        &mut self,
-        writer: &IndexWriter,
-        fields: &Fields,
-        record: &mut FileRecord,
-        mut a: PreparedArticle,
-        summary: &mut IngestSummary,
-    ) -> Result<bool> {
-        let path = &record.path;
-        if self.owner.contains_key(&a.content_hash) {
-            summary.duplicates += 1;
-            self.dup_holders
-                .entry(a.content_hash.clone())
-                .or_default()
-                .push(path.clone());
-            record.duplicates.push(a.content_hash);
-            return Ok(false);
-        }
-        let id = self.unique_id(a.default_id, path);
-        self.owner.insert(a.content_hash.clone(), path.clone());
-        // Claimed by a placeholder path so that a second article of the same file with the
-        // same id gets a suffix too.
-        self.ids.insert(id.clone(), String::new());
-
-        let mut doc = TantivyDocument::default();
-        doc.add_text(fields.kind, KIND_ARTICLE);
-        doc.add_text(fields.article_id, &id);
-        doc.add_text(fields.file, path);
-        doc.add_text(fields.content_hash, &a.content_hash);
-        a.stored.id = id.clone();
-        doc.add_text(fields.stored, serde_json::to_string(&a.stored)?);
-        writer.add_document(doc)?;
-        summary.passages += a.passages.len();
-        for mut p in a.passages.into_iter().chain(a.mention_docs) {
-            p.add_text(fields.article_id, &id);
-            p.add_text(fields.file, path);
-            writer.add_document(p)?;
-        }
-        record.articles.push((id, a.content_hash));
-        summary.articles += 1;
-        Ok(true)
-    }
-
-    /// Forgets the articles of a file that failed part-way (their documents are deleted).
-    fn abandon_file(&mut self, record: &FileRecord) {
-        for (id, h) in &record.articles {
-            self.ids.remove(id);
-            self.owner.remove(h);
-        }
-    }
-
-    /// Ends a file: its record is written last, so a file whose record is in a commit is
-    /// complete in it.
-    fn finish_file(
-        &mut self,
-        writer: &IndexWriter,
-        fields: &Fields,
-        record: FileRecord,
-    ) -> Result<()> {
-        for (id, _) in &record.articles {
-            self.ids.insert(id.clone(), record.path.clone());
-        }
-        writer.add_document(file_document(fields, &record)?)?;
-        self.records.insert(record.path.clone(), record);
-        Ok(())
-    }
-
-    /// An id not used by another file: the default id, else with a `~N` suffix.
-    /// Ids of the file being indexed were released by `begin_file`, so an id still taken
-    /// belongs to another file or to an earlier article of this one.
-    fn unique_id(&self, id: String, _path: &str) -> String {
-        if !self.ids.contains_key(&id) {
-            return id;
-        }
-        (2..)
-            .map(|n| format!("{id}~{n}"))
-            .find(|c| !self.ids.contains_key(c))
-            .unwrap()
-    }
-
-    /// Files not processed yet this run that hold a duplicate of an article removed this run:
-    /// they must be read again so the duplicate takes the original's place.
-    fn orphaned_duplicates(&mut self, processed: &HashSet<String>) -> Vec<InputFile> {
-        let mut out: Vec<InputFile> = Vec::new();
-        let mut queued = HashSet::new();
-        for h in std::mem::take(&mut self.released) {
-            if self.owner.contains_key(&h) {
-                continue;
-            }
-            for p in self.dup_holders.get(&h).cloned().unwrap_or_default() {
-                if processed.contains(&p) || !queued.insert(p.clone()) {
-                    continue;
-                }
-                let path = PathBuf::from(&p);
-                let Some(format) = crate::ingest::detect_format(&path) else {
-                    continue;
-                };
-                let Ok(meta) = std::fs::metadata(&path) else {
-                    continue;
-                };
-                // Forget the old hash so the file is parsed, not skipped as unchanged.
-                if let Some(r) = self.records.get_mut(&p) {
-                    r.hash.clear();
-                }
-                out.push(InputFile {
-                    rel: self
-                        .records
-                        .get(&p)
-                        .map(|r| r.rel.clone())
-                        .unwrap_or_default(),
-                    format,
-                    size: meta.len(),
-                    mtime: meta
-                        .modified()
-                        .ok()
-                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                        .map(|d| d.as_nanos())
-                        .unwrap_or(0),
-                    path,
-                });
-            }
-        }
-        out
-    }
 }

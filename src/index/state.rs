@@ -1,0 +1,597 @@
+//! What the index already holds, loaded once per ingest run from the file documents: which
+//! files are indexed (size, mtime, content hash), which article ids are taken, and which
+//! article contents are indexed (for de-duplication).
+//!
+//! This bookkeeping grows with the archive, so it is kept compact: every path is interned once
+//! in one arena, files are small fixed records addressed by index, and article ids and content
+//! hashes are 64- and 128-bit keys rather than strings. About 120 bytes a file plus 60 bytes an
+//! article, where separately allocated strings cost over 1 KB. The full records (ids and
+//! hashes as text) live in the index, and are read back only in the rare cases that need them.
+
+use std::hash::BuildHasher;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
+use serde::{Deserialize, Serialize};
+use tantivy::collector::{DocSetCollector, TopDocs};
+use tantivy::query::{BooleanQuery, TermQuery};
+use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::{IndexWriter, TantivyDocument, Term};
+
+use super::schema::{Fields, KIND_FILE};
+use super::NewsIndex;
+use crate::ingest::walk::InputFile;
+
+/// A file's position in the run's path table.
+pub(super) type FileIx = u32;
+
+/// 128 bits of a blake3 hash (file contents or article headline + body). A collision among
+/// 2^32 items has a probability of about 2^-64.
+pub(super) type Digest = u128;
+
+/// The digest of a hash written as hex (the first 32 hex digits are used).
+pub(super) fn digest(hex: &str) -> Digest {
+    u128::from_str_radix(hex.get(..32).unwrap_or(hex), 16).unwrap_or(0)
+}
+
+/// A 64-bit key for an article id, used only to tell whether an id is taken: a collision among
+/// a million ids (probability about 3e-8) would only give one article a `~2` suffix.
+fn id_key(id: &str) -> u64 {
+    FxBuildHasher.hash_one(id) ^ (id.len() as u64).rotate_left(32)
+}
+
+/// What is recorded about each ingested file, stored as JSON in its file document.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(super) struct FileRecord {
+    pub path: String,
+    /// Path relative to the ingest root, used in default article ids.
+    pub rel: String,
+    pub hash: String,
+    pub size: u64,
+    pub mtime: u128,
+    /// (article id, content hash) of each indexed article.
+    pub articles: ArticleList,
+    /// Content hashes of this file's articles that were duplicates of others.
+    pub duplicates: HashList,
+    /// The file's slot in this run's path table (not stored).
+    #[serde(skip)]
+    pub ix: FileIx,
+}
+
+/// The (id, content hash) pairs of a file's articles, held compactly while a file with many
+/// articles (a 200 MB JSON lines file has 150,000) is indexed: the ids in one string, the
+/// hashes as numbers. Stored as the JSON list `[[id, hex hash], ...]`.
+#[derive(Debug, Clone, Default)]
+pub(super) struct ArticleList {
+    ids: String,
+    /// End of each id in `ids`.
+    ends: Vec<usize>,
+    hashes: Vec<Digest>,
+}
+
+impl ArticleList {
+    pub fn push(&mut self, id: &str, hash: Digest) {
+        self.ids.push_str(id);
+        self.ends.push(self.ids.len());
+        self.hashes.push(hash);
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, Digest)> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(&self.ends)
+            .zip(&self.hashes)
+            .map(|((start, &end), &h)| (&self.ids[start..end], h))
+    }
+}
+
+/// The hex form of a digest, as `content_hash` writes it.
+pub(super) fn hex(h: Digest) -> String {
+    format!("{h:032x}")
+}
+
+impl Serialize for ArticleList {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter().map(|(id, h)| (id, hex(h))))
+    }
+}
+
+impl<'de> Deserialize<'de> for ArticleList {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let pairs: Vec<(String, String)> = Vec::deserialize(d)?;
+        let mut list = ArticleList::default();
+        for (id, h) in pairs {
+            list.push(&id, digest(&h));
+        }
+        Ok(list)
+    }
+}
+
+/// Content hashes, held as numbers and stored as a JSON list of hex strings.
+#[derive(Debug, Clone, Default)]
+pub(super) struct HashList(pub Vec<Digest>);
+
+impl Serialize for HashList {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|&h| hex(h)))
+    }
+}
+
+impl<'de> Deserialize<'de> for HashList {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let hashes: Vec<String> = Vec::deserialize(d)?;
+        Ok(HashList(hashes.iter().map(|h| digest(h)).collect()))
+    }
+}
+
+/// The file document of a record: written last, so a file whose record is in a commit is
+/// complete in it.
+pub(super) fn file_document(fields: &Fields, record: &FileRecord) -> Result<TantivyDocument> {
+    let mut doc = TantivyDocument::default();
+    doc.add_text(fields.kind, KIND_FILE);
+    doc.add_text(fields.file, &record.path);
+    doc.add_text(fields.file_hash, &record.hash);
+    for &h in &record.duplicates.0 {
+        doc.add_text(fields.dup_of, hex(h));
+    }
+    doc.add_text(fields.file_info, serde_json::to_string(record)?);
+    Ok(doc)
+}
+
+/// Every path the run has met, interned once: one arena of text plus a table of indexes.
+#[derive(Default)]
+struct Paths {
+    arena: String,
+    /// Start of each path in the arena; a path ends where the next starts.
+    starts: Vec<usize>,
+    table: hashbrown::HashTable<FileIx>,
+}
+
+impl Paths {
+    fn get(&self, ix: FileIx) -> &str {
+        let i = ix as usize;
+        let end = self.starts.get(i + 1).copied().unwrap_or(self.arena.len());
+        &self.arena[self.starts[i]..end]
+    }
+
+    fn find(&self, path: &str) -> Option<FileIx> {
+        let hash = FxBuildHasher.hash_one(path);
+        self.table.find(hash, |&ix| self.get(ix) == path).copied()
+    }
+
+    fn intern(&mut self, path: &str) -> FileIx {
+        if let Some(ix) = self.find(path) {
+            return ix;
+        }
+        let ix = FileIx::try_from(self.starts.len()).expect("fewer than 2^32 files");
+        self.starts.push(self.arena.len());
+        self.arena.push_str(path);
+        let hash = FxBuildHasher.hash_one(path);
+        let Paths {
+            arena,
+            starts,
+            table,
+        } = self;
+        let lookup = |&ix: &FileIx| {
+            let i = ix as usize;
+            let end = starts.get(i + 1).copied().unwrap_or(arena.len());
+            FxBuildHasher.hash_one(&arena[starts[i]..end])
+        };
+        table.insert_unique(hash, ix, lookup);
+        ix
+    }
+
+    fn len(&self) -> usize {
+        self.starts.len()
+    }
+}
+
+/// What is kept in memory of an indexed file.
+pub(super) struct FileMeta {
+    pub size: u64,
+    pub mtime: u128,
+    /// Digest of the file's bytes; 0 forces the next read to parse it.
+    pub hash: Digest,
+    /// (id key, content digest) of each indexed article.
+    articles: Box<[(u64, Digest)]>,
+    /// Content digests of the file's articles that duplicated others.
+    duplicates: Box<[Digest]>,
+}
+
+#[derive(Default)]
+struct FileSlot {
+    /// Present when the file has documents in the index (or will at the next commit).
+    meta: Option<FileMeta>,
+    /// Found by this run's walk.
+    seen: bool,
+    /// Indexed, found unchanged or failed this run.
+    processed: bool,
+}
+
+/// What the index holds, kept up to date as the run adds and removes files.
+pub(super) struct State {
+    paths: Paths,
+    /// Parallel to `paths`.
+    files: Vec<FileSlot>,
+    /// Content digest -> file whose article with that content is indexed.
+    owner: FxHashMap<Digest, FileIx>,
+    /// Article id key -> file that holds it.
+    ids: FxHashMap<u64, FileIx>,
+    /// Content digest -> files holding a duplicate of it.
+    dup_holders: FxHashMap<Digest, Vec<FileIx>>,
+    /// Content digests whose indexed article was removed this run.
+    released: Vec<Digest>,
+}
+
+impl State {
+    pub fn load(index: &NewsIndex) -> Result<State> {
+        let searcher = index.searcher();
+        let f = &index.fields;
+        let q = TermQuery::new(
+            Term::from_field_text(f.kind, KIND_FILE),
+            IndexRecordOption::Basic,
+        );
+        let mut state = State {
+            paths: Paths::default(),
+            files: Vec::new(),
+            owner: FxHashMap::default(),
+            ids: FxHashMap::default(),
+            dup_holders: FxHashMap::default(),
+            released: Vec::new(),
+        };
+        for addr in searcher.search(&q, &DocSetCollector)? {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            let info = doc
+                .get_first(f.file_info)
+                .and_then(|v| v.as_str())
+                .context("file document without its record: the index is damaged")?;
+            let mut r: FileRecord = serde_json::from_str(info).context("damaged file record")?;
+            r.ix = state.slot(&r.path);
+            state.insert_record(&r);
+        }
+        Ok(state)
+    }
+
+    /// The slot of a path, created if new.
+    fn slot(&mut self, path: &str) -> FileIx {
+        let ix = self.paths.intern(path);
+        if self.files.len() < self.paths.len() {
+            self.files.resize_with(self.paths.len(), FileSlot::default);
+        }
+        ix
+    }
+
+    /// Records an indexed file (loaded, or finished this run) and claims its ids and contents.
+    fn insert_record(&mut self, r: &FileRecord) {
+        let articles: Box<[(u64, Digest)]> =
+            r.articles.iter().map(|(id, h)| (id_key(id), h)).collect();
+        let duplicates: Box<[Digest]> = r.duplicates.0.as_slice().into();
+        for &(id, h) in articles.iter() {
+            self.owner.insert(h, r.ix);
+            self.ids.insert(id, r.ix);
+        }
+        for &h in duplicates.iter() {
+            let holders = self.dup_holders.entry(h).or_default();
+            if !holders.contains(&r.ix) {
+                holders.push(r.ix);
+            }
+        }
+        self.files[r.ix as usize].meta = Some(FileMeta {
+            size: r.size,
+            mtime: r.mtime,
+            hash: digest(&r.hash),
+            articles,
+            duplicates,
+        });
+    }
+
+    /// The indexed file at `path`, if any.
+    pub fn record(&self, path: &str) -> Option<&FileMeta> {
+        let ix = self.paths.find(path)?;
+        self.files[ix as usize].meta.as_ref()
+    }
+
+    /// Notes that the walk found `path` (files not found may be pruned).
+    pub fn mark_seen(&mut self, path: &str) {
+        if let Some(ix) = self.paths.find(path) {
+            self.files[ix as usize].seen = true;
+        }
+    }
+
+    /// Notes that `path` was dealt with this run, so it is not queued again.
+    pub fn mark_processed(&mut self, path: &str) {
+        let ix = self.slot(path);
+        self.files[ix as usize].processed = true;
+    }
+
+    /// Indexed files the walk did not find and that no longer exist.
+    pub fn gone_files(&self) -> Vec<String> {
+        self.files
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.meta.is_some() && !s.seen)
+            .map(|(ix, _)| self.paths.get(ix as FileIx))
+            .filter(|p| !std::path::Path::new(p).exists())
+            .map(String::from)
+            .collect()
+    }
+
+    /// Deletes every document of a file; returns how many articles it had.
+    pub fn remove_file(&mut self, writer: &IndexWriter, index: &NewsIndex, path: &str) -> usize {
+        // A file without a record has no documents in any commit (a file's documents and its
+        // record are always committed together), so there is nothing to delete. Skipping the
+        // delete matters: tantivy keeps every pending delete until the next commit.
+        let Some(ix) = self.paths.find(path) else {
+            return 0;
+        };
+        let Some(meta) = self.files[ix as usize].meta.take() else {
+            return 0;
+        };
+        writer.delete_term(Term::from_field_text(index.fields.file, path));
+        for &(id, h) in meta.articles.iter() {
+            if self.owner.get(&h) == Some(&ix) {
+                self.owner.remove(&h);
+                self.released.push(h);
+            }
+            if self.ids.get(&id) == Some(&ix) {
+                self.ids.remove(&id);
+            }
+        }
+        for h in meta.duplicates.iter() {
+            if let Some(v) = self.dup_holders.get_mut(h) {
+                v.retain(|&p| p != ix);
+            }
+        }
+        meta.articles.len()
+    }
+
+    /// Same bytes, new mtime: rewrites only the file document so the next run skips the file
+    /// without reading it.
+    pub fn touch(&mut self, writer: &IndexWriter, index: &NewsIndex, f: &InputFile) -> Result<()> {
+        let path = f.path.to_string_lossy();
+        let Some(ix) = self.paths.find(&path) else {
+            return Ok(());
+        };
+        let Some(meta) = self.files[ix as usize].meta.as_mut() else {
+            return Ok(());
+        };
+        meta.size = f.size;
+        meta.mtime = f.mtime;
+        // The full record (ids as text) is only in the index: read it back.
+        let Some(mut record) = stored_record(index, &path)? else {
+            return Ok(());
+        };
+        record.size = f.size;
+        record.mtime = f.mtime;
+        let fields = &index.fields;
+        writer.delete_query(Box::new(file_doc_query(fields, &path)))?;
+        writer.add_document(file_document(fields, &record)?)?;
+        Ok(())
+    }
+
+    /// Starts (re)indexing a file: deletes its old documents and returns its new record.
+    pub fn begin_file(
+        &mut self,
+        writer: &IndexWriter,
+        index: &NewsIndex,
+        f: &InputFile,
+        hash: String,
+        articles_removed: &mut usize,
+    ) -> FileRecord {
+        let path = f.path.to_string_lossy().into_owned();
+        *articles_removed += self.remove_file(writer, index, &path);
+        let ix = self.slot(&path);
+        FileRecord {
+            path,
+            rel: f.rel.clone(),
+            hash,
+            size: f.size,
+            mtime: f.mtime,
+            ix,
+            ..Default::default()
+        }
+    }
+
+    /// Whether an article with this content is already indexed. If so, the file being indexed
+    /// is remembered as holding a duplicate of it.
+    pub fn is_duplicate(&mut self, record: &mut FileRecord, content_hash: &str) -> bool {
+        let h = digest(content_hash);
+        if !self.owner.contains_key(&h) {
+            return false;
+        }
+        let holders = self.dup_holders.entry(h).or_default();
+        if !holders.contains(&record.ix) {
+            holders.push(record.ix);
+        }
+        record.duplicates.0.push(h);
+        true
+    }
+
+    /// Claims an id (made unique) and a content for an article of the file being indexed.
+    /// Ids of that file were released by `begin_file`, so an id still taken belongs to another
+    /// file or to an earlier article of this one, and gets a `~N` suffix.
+    pub fn claim(&mut self, record: &mut FileRecord, id: String, content_hash: &str) -> String {
+        let id = if self.ids.contains_key(&id_key(&id)) {
+            (2..)
+                .map(|n| format!("{id}~{n}"))
+                .find(|c| !self.ids.contains_key(&id_key(c)))
+                .expect("an unused suffix")
+        } else {
+            id
+        };
+        let h = digest(content_hash);
+        self.ids.insert(id_key(&id), record.ix);
+        self.owner.insert(h, record.ix);
+        record.articles.push(&id, h);
+        id
+    }
+
+    /// Forgets the articles of a file that failed part-way (their documents are deleted).
+    pub fn abandon_file(&mut self, record: &FileRecord) {
+        for (id, h) in record.articles.iter() {
+            let id = id_key(id);
+            if self.ids.get(&id) == Some(&record.ix) {
+                self.ids.remove(&id);
+            }
+            if self.owner.get(&h) == Some(&record.ix) {
+                self.owner.remove(&h);
+            }
+        }
+        for h in &record.duplicates.0 {
+            if let Some(v) = self.dup_holders.get_mut(h) {
+                v.retain(|&p| p != record.ix);
+            }
+        }
+    }
+
+    /// Ends a file: its record is written last, so a file whose record is in a commit is
+    /// complete in it.
+    pub fn finish_file(
+        &mut self,
+        writer: &IndexWriter,
+        fields: &Fields,
+        record: FileRecord,
+    ) -> Result<()> {
+        writer.add_document(file_document(fields, &record)?)?;
+        self.insert_record(&record);
+        Ok(())
+    }
+
+    /// Files not processed yet this run that hold a duplicate of an article removed this run:
+    /// they must be read again so the duplicate takes the original's place.
+    pub fn orphaned_duplicates(&mut self, index: &NewsIndex) -> Vec<InputFile> {
+        let mut out: Vec<InputFile> = Vec::new();
+        let mut queued = FxHashSet::default();
+        for h in std::mem::take(&mut self.released) {
+            if self.owner.contains_key(&h) {
+                continue;
+            }
+            for ix in self.dup_holders.get(&h).cloned().unwrap_or_default() {
+                if self.files[ix as usize].processed || !queued.insert(ix) {
+                    continue;
+                }
+                let p = self.paths.get(ix).to_string();
+                let path = PathBuf::from(&p);
+                let Some(format) = crate::ingest::detect_format(&path) else {
+                    continue;
+                };
+                let Ok(meta) = std::fs::metadata(&path) else {
+                    continue;
+                };
+                // Forget the old hash so the file is parsed, not skipped as unchanged.
+                if let Some(m) = self.files[ix as usize].meta.as_mut() {
+                    m.hash = 0;
+                }
+                // The file was not processed this run, so its record is in the last commit.
+                let rel = stored_record(index, &p)
+                    .ok()
+                    .flatten()
+                    .map(|r| r.rel)
+                    .unwrap_or_default();
+                out.push(InputFile {
+                    rel,
+                    format,
+                    size: meta.len(),
+                    mtime: meta
+                        .modified()
+                        .ok()
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map(|d| d.as_nanos())
+                        .unwrap_or(0),
+                    path,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// The query for a file's file document.
+fn file_doc_query(fields: &Fields, path: &str) -> BooleanQuery {
+    BooleanQuery::intersection(vec![
+        Box::new(TermQuery::new(
+            Term::from_field_text(fields.kind, KIND_FILE),
+            IndexRecordOption::Basic,
+        )),
+        Box::new(TermQuery::new(
+            Term::from_field_text(fields.file, path),
+            IndexRecordOption::Basic,
+        )),
+    ])
+}
+
+/// A file's full record as of the last commit.
+fn stored_record(index: &NewsIndex, path: &str) -> Result<Option<FileRecord>> {
+    let searcher = index.searcher();
+    let hits = searcher.search(
+        &file_doc_query(&index.fields, path),
+        &TopDocs::with_limit(1).order_by_score(),
+    )?;
+    let Some((_, addr)) = hits.first() else {
+        return Ok(None);
+    };
+    let doc: TantivyDocument = searcher.doc(*addr)?;
+    let info = doc
+        .get_first(index.fields.file_info)
+        .and_then(|v| v.as_str())
+        .context("file document without its record: the index is damaged")?;
+    Ok(Some(
+        serde_json::from_str(info).context("damaged file record")?,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_intern_once_and_find_again() {
+        let mut p = Paths::default();
+        let a = p.intern("/x/a.txt");
+        let b = p.intern("/x/b.txt");
+        assert_ne!(a, b);
+        assert_eq!(p.intern("/x/a.txt"), a);
+        assert_eq!(p.get(a), "/x/a.txt");
+        assert_eq!(p.get(b), "/x/b.txt");
+        assert_eq!(p.find("/x/b.txt"), Some(b));
+        assert_eq!(p.find("/x/c.txt"), None);
+        // Many paths: the table grows and every one is still found.
+        let ixs: Vec<FileIx> = (0..5000)
+            .map(|i| p.intern(&format!("/d/{i}.txt")))
+            .collect();
+        for (i, ix) in ixs.iter().enumerate() {
+            assert_eq!(p.find(&format!("/d/{i}.txt")), Some(*ix));
+            assert_eq!(p.get(*ix), format!("/d/{i}.txt"));
+        }
+    }
+
+    #[test]
+    fn file_records_keep_their_json_shape() {
+        let json = r#"{"path":"/a/f.jsonl","rel":"f.jsonl","hash":"ab","size":3,"mtime":4,
+            "articles":[["x","000000000000000000000000000000ff"],["y~2","0000000000000000000000000000abcd"]],
+            "duplicates":["0000000000000000000000000000beef"]}"#;
+        let r: FileRecord = serde_json::from_str(json).unwrap();
+        let pairs: Vec<(&str, Digest)> = r.articles.iter().collect();
+        assert_eq!(pairs, vec![("x", 0xff), ("y~2", 0xabcd)]);
+        let back: serde_json::Value = serde_json::to_value(&r).unwrap();
+        let orig: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(back["articles"], orig["articles"]);
+        assert_eq!(back["duplicates"], orig["duplicates"]);
+    }
+
+    #[test]
+    fn digests_read_hex_hashes() {
+        assert_eq!(digest("00000000000000000000000000000010"), 16);
+        assert_eq!(
+            digest("ffffffffffffffffffffffffffffffffabc"),
+            u128::MAX,
+            "only the first 32 digits count"
+        );
+        assert_eq!(digest("not hex"), 0);
+    }
+}
