@@ -578,9 +578,16 @@ impl Run<'_> {
 fn open_writer(index: &NewsIndex, opts: &IngestOptions) -> Result<IndexWriter> {
     let threads = opts.threads.max(1);
     let memory = opts.memory_bytes.max((15 << 20) * threads);
+    // One merge thread, not tantivy's default four: concurrent merges of large segments
+    // were the peak of an ingest's memory, and on two cores they only compete with indexing.
+    let options = tantivy::indexer::IndexWriterOptions::builder()
+        .num_worker_threads(threads)
+        .memory_budget_per_thread(memory / threads)
+        .num_merge_threads(1)
+        .build();
     let mut told = false;
     let writer = loop {
-        match index.index.writer_with_num_threads(threads, memory) {
+        match index.index.writer_with_options(options.clone()) {
             Ok(w) => break w,
             Err(tantivy::TantivyError::LockFailure(..)) if opts.wait => {
                 if !told {
