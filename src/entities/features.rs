@@ -702,6 +702,10 @@ impl Workspace {
     }
 
     /// Greedy decoding of the whole document. `gold` enables perceptron training through `update`.
+    ///
+    /// Always inlined, so that a caller compiled for more CPU features (see
+    /// `Tagger::decode_spans`) gets a copy of the decoder that uses them.
+    #[inline(always)]
     pub fn decode<S: Scorer>(
         &mut self,
         scorer: &S,

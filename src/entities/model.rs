@@ -62,6 +62,130 @@ impl Weights {
     }
 }
 
+/// The quantised weights as the tagger reads them: only the non-zero rows, packed.
+///
+/// Fewer than one row in ten of the hashed feature table is non-zero, and most lookups are of
+/// features never seen in training. The dense table is 35 MB read at random (a cache miss, and
+/// often a TLB miss, per lookup); here a lookup first reads a 256 KB bitmap-with-ranks that
+/// stays in cache, and only a non-zero row is read from the packed rows (about 3 MB). Scores
+/// are exactly those of the dense table.
+#[derive(Clone, Debug, Default)]
+pub struct SparseWeights {
+    pub bits: u32,
+    pub scale: f32,
+    /// Per 64 consecutive rows: which are non-zero, and the index in `rows` of the first one.
+    blocks: Vec<RowBlock>,
+    /// The non-zero rows in row order, after one all-zero row (index 0) that absent rows use.
+    rows: Vec<[i16; NT]>,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(C, align(16))]
+struct RowBlock {
+    nonzero: u64,
+    base: u32,
+}
+
+impl SparseWeights {
+    /// Index in `rows` of a feature row (0, the zero row, when the row is all zeros).
+    #[inline(always)]
+    fn index(&self, row: u32) -> usize {
+        let b = self.blocks[(row >> 6) as usize];
+        let bit = 1u64 << (row & 63);
+        let rank = b.base as usize + (b.nonzero & (bit - 1)).count_ones() as usize;
+        // Branch-free: absent rows read the zero row, which stays in L1.
+        rank & (((b.nonzero & bit) != 0) as usize).wrapping_neg()
+    }
+
+    /// Packs the non-zero rows of a dense table.
+    pub fn from_dense(w: &Weights) -> SparseWeights {
+        let n = 1usize << w.bits;
+        let mut s = SparseWeights::builder(w.bits, w.scale);
+        for r in 0..n {
+            let row: &[i16; NT] = w.w[r * NT..(r + 1) * NT].try_into().unwrap();
+            if row.iter().any(|x| *x != 0) {
+                s.push_row(r, *row);
+            }
+        }
+        s.finish()
+    }
+
+    /// An empty table; rows are then added in increasing row order with [`Self::push_row`].
+    fn builder(bits: u32, scale: f32) -> SparseWeights {
+        let nblocks = (1usize << bits).div_ceil(64);
+        SparseWeights {
+            bits,
+            scale,
+            blocks: vec![RowBlock::default(); nblocks],
+            rows: vec![[0; NT]],
+        }
+    }
+
+    /// Adds non-zero row `r`; rows must come in increasing order, then [`Self::finish`].
+    fn push_row(&mut self, r: usize, row: [i16; NT]) {
+        self.blocks[r / 64].nonzero |= 1 << (r % 64);
+        self.rows.push(row);
+    }
+
+    /// Sets each block's first index once every row is in.
+    fn finish(mut self) -> SparseWeights {
+        let mut next = 1u32;
+        for b in &mut self.blocks {
+            b.base = next;
+            next += b.nonzero.count_ones();
+        }
+        self
+    }
+
+    /// The dense table (for saving the model).
+    pub fn to_dense(&self) -> Weights {
+        let n = 1usize << self.bits;
+        let mut w = vec![0i16; n * NT];
+        for r in 0..n {
+            let i = self.index(r as u32);
+            if i != 0 {
+                w[r * NT..(r + 1) * NT].copy_from_slice(&self.rows[i]);
+            }
+        }
+        Weights {
+            bits: self.bits,
+            scale: self.scale,
+            w,
+        }
+    }
+
+    /// Number of non-zero rows.
+    pub fn nonzero_rows(&self) -> usize {
+        self.rows.len() - 1
+    }
+}
+
+impl Scorer for SparseWeights {
+    #[inline(always)]
+    fn add_row(&self, row: u32, acc: &mut [i32; NT]) {
+        let r = &self.rows[self.index(row)];
+        for t in 0..NT {
+            acc[t] += r[t] as i32;
+        }
+    }
+
+    #[inline(always)]
+    fn prefetch(&self, row: u32) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let i = self.index(row);
+            // SAFETY: prefetch is a hint; the pointer is in bounds of `self.rows`.
+            unsafe {
+                let p = self.rows.as_ptr().add(i) as *const i8;
+                std::arch::x86_64::_mm_prefetch(p, std::arch::x86_64::_MM_HINT_T0);
+                std::arch::x86_64::_mm_prefetch(p.add(33), std::arch::x86_64::_MM_HINT_T0);
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = row;
+    }
+}
+
 const MAGIC: &[u8; 8] = b"NERMODL2";
 
 fn put_u32(o: &mut Vec<u8>, v: u32) {
@@ -153,7 +277,7 @@ pub fn to_bytes(lex: &Lexicon, w: &Weights) -> Vec<u8> {
     o
 }
 
-pub fn from_bytes(b: &[u8]) -> Result<(Lexicon, Weights)> {
+pub fn from_bytes(b: &[u8]) -> Result<(Lexicon, SparseWeights)> {
     let mut r = Reader { b, p: 0 };
     if r.take(8)? != MAGIC {
         bail!("not a newsindex NER model (bad magic)");
@@ -187,7 +311,7 @@ pub fn from_bytes(b: &[u8]) -> Result<(Lexicon, Weights)> {
         U64Map::from_slots(k.iter().copied().zip(v).collect()).context("bad gazetteer table")?;
     let rows = 1usize << bits;
     let bitmap = r.take(rows.div_ceil(8))?;
-    let mut w = vec![0i16; rows * NT];
+    let mut w = SparseWeights::builder(bits, scale);
     let body = &b[r.p..];
     let mut p = 0usize;
     for (byte_i, &byte) in bitmap.iter().enumerate() {
@@ -200,17 +324,73 @@ pub fn from_bytes(b: &[u8]) -> Result<(Lexicon, Weights)> {
             }
             let mut mask = u32::from_le_bytes([body[p], body[p + 1], body[p + 2], 0]);
             p += 3;
-            let dst = &mut w[row * NT..(row + 1) * NT];
+            let mut dst = [0i16; NT];
             if p + 2 * mask.count_ones() as usize > body.len() {
                 bail!("model file truncated");
             }
             while mask != 0 {
                 let t = mask.trailing_zeros() as usize;
                 mask &= mask - 1;
+                if t >= NT {
+                    bail!("bad weight row");
+                }
                 dst[t] = i16::from_le_bytes([body[p], body[p + 1]]);
                 p += 2;
             }
+            if dst.iter().any(|x| *x != 0) {
+                w.push_row(row, dst);
+            }
         }
     }
-    Ok((lex, Weights { bits, scale, w }))
+    Ok((lex, w.finish()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sparse_weights_score_like_the_dense_table() {
+        let bits = 12;
+        let n = 1usize << bits;
+        let mut w = vec![0i16; n * NT];
+        // Non-zero rows at block edges, in runs, and scattered; long empty stretches between.
+        for r in [
+            0usize,
+            1,
+            63,
+            64,
+            65,
+            127,
+            128,
+            1000,
+            1001,
+            1002,
+            2047,
+            4032,
+            n - 1,
+        ] {
+            for t in 0..NT {
+                w[r * NT + t] = (r as i16).wrapping_mul(7).wrapping_add(t as i16) - 40;
+            }
+        }
+        let dense = Weights {
+            bits,
+            scale: 2.0,
+            w,
+        };
+        let sparse = SparseWeights::from_dense(&dense);
+        assert_eq!(sparse.nonzero_rows(), 13);
+        for r in 0..n as u32 {
+            let (mut a, mut b) = ([0i32; NT], [0i32; NT]);
+            dense.add_row(r, &mut a);
+            sparse.add_row(r, &mut b);
+            assert_eq!(a, b, "row {r}");
+        }
+        assert_eq!(sparse.to_dense().w, dense.w);
+        // The model file round-trips through the sparse form.
+        let lex = Lexicon::default();
+        let (_, back) = from_bytes(&to_bytes(&lex, &dense)).unwrap();
+        assert_eq!(back.to_dense().w, dense.w);
+    }
 }

@@ -238,7 +238,7 @@ pub fn train(cfg: &TrainConfig, log: &mut dyn FnMut(&str)) -> Result<Tagger> {
                 "; dev F1 {:.2} (PER {:.2} ORG {:.2} LOC {:.2} MISC {:.2})",
                 rep.overall.f1, rep.per.f1, rep.org.f1, rep.loc.f1, rep.misc.f1
             );
-            let q = tagger.weights;
+            let q = tagger.weights.to_dense();
             if best.as_ref().is_none_or(|(f, _)| rep.overall.f1 > *f) {
                 best = Some((rep.overall.f1, q));
             }

@@ -24,7 +24,7 @@ use tantivy::tokenizer::{
 use tantivy::Index;
 
 /// Version of the on-disk layout; bumped when the schema changes incompatibly.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// Tokenizer for headline and body: lowercase + English (Porter/Snowball) stemming.
 pub const TEXT_TOKENIZER: &str = "news_en";
@@ -118,7 +118,10 @@ pub fn build_schema() -> (Schema, Fields) {
     let passage_no = b.add_u64_field("passage_no", fast_u64.clone());
     let passage_start = b.add_u64_field("passage_start", fast_u64.clone());
     let passage_end = b.add_u64_field("passage_end", fast_u64);
-    let content_hash = b.add_text_field("content_hash", STRING | STORED);
+    // Content and file hashes are only read back from stored documents (and the file record),
+    // never looked up by term: stored, not indexed (version 2; version 1 indexed them, which
+    // put tens of thousands of random unique terms in the term dictionaries).
+    let content_hash = b.add_text_field("content_hash", STORED);
     // Serialized JSON of the whole article, stored once per article.
     let stored = b.add_text_field("article", STORED);
     let entity = b.add_text_field("entity", STRING | STORED | FAST);
@@ -127,9 +130,9 @@ pub fn build_schema() -> (Schema, Fields) {
         "mention_count",
         NumericOptions::default().set_stored().set_fast(),
     );
-    let file_hash = b.add_text_field("file_hash", STRING | STORED);
+    let file_hash = b.add_text_field("file_hash", STORED);
     let file_info = b.add_text_field("file_info", STORED);
-    let dup_of = b.add_text_field("dup_of", STRING | STORED);
+    let dup_of = b.add_text_field("dup_of", STORED);
     let schema_version = b.add_u64_field("schema_version", STORED);
     let schema = b.build();
     let fields = Fields {

@@ -150,6 +150,7 @@ impl Stages {
 }
 
 /// What the parallel stage needs to prepare a file's documents.
+#[derive(Clone, Copy)]
 struct Prep<'a> {
     tagger: Option<&'a Tagger>,
     parse: &'a ParseOptions,
@@ -178,6 +179,13 @@ struct PreparedArticle {
     /// Mention documents, without the article id yet.
     mention_docs: Vec<TantivyDocument>,
 }
+
+/// File indices of a batch, each file's preparation, and the bytes read.
+type PreparedBatch = (
+    Vec<usize>,
+    Vec<Result<Option<PreparedFile>, FileFailure>>,
+    u64,
+);
 
 struct PreparedFile {
     hash: String,
@@ -259,9 +267,7 @@ pub fn ingest(
     loop {
         let (large, small): (Vec<InputFile>, Vec<InputFile>) =
             round.into_iter().partition(|f| f.size >= STREAM_FILE_BYTES);
-        for batch in batches(&small) {
-            run.small_files(&small, &batch)?;
-        }
+        run.small_files(&small)?;
         for f in &large {
             run.large_file(f)?;
         }
@@ -316,21 +322,58 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// Reads and prepares a batch of files in parallel, then adds them in order.
-    fn small_files(&mut self, files: &[InputFile], batch: &[usize]) -> Result<()> {
-        let read_bytes = AtomicU64::new(0);
-        let (state, prep, progress) = (&self.state, &self.prep, self.progress);
-        let prepared: Vec<Result<Option<PreparedFile>, FileFailure>> = batch
-            .par_iter()
-            .map(|&i| {
-                let f = &files[i];
-                let old_hash = state.record(&f.path.to_string_lossy()).map(|r| r.hash);
-                let r = prep.file(f, old_hash, &read_bytes);
-                progress.advance(f.size);
-                r
-            })
+    /// Reads and prepares files in parallel, batch by batch, and adds them in order. The next
+    /// batch is prepared (on the rayon pool, driven from a helper thread) while this thread hands
+    /// the current one to tantivy, so tagging and indexing overlap instead of taking turns.
+    fn small_files(&mut self, files: &[InputFile]) -> Result<()> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        // The old hashes are looked up before any file of this round is processed: each file
+        // occurs once in a round, so no file's record changes before the file itself is added.
+        let old_hashes: Vec<Option<u128>> = files
+            .iter()
+            .map(|f| self.state.record(&f.path.to_string_lossy()).map(|r| r.hash))
             .collect();
-        self.summary.bytes += read_bytes.load(Ordering::Relaxed);
+        let (prep, progress) = (self.prep, self.progress);
+        std::thread::scope(|scope| -> Result<()> {
+            // One prepared batch waits while the next is prepared: memory stays bounded.
+            let (tx, rx) = std::sync::mpsc::sync_channel::<PreparedBatch>(1);
+            let old_hashes = &old_hashes;
+            scope.spawn(move || {
+                for batch in batches(files) {
+                    let read_bytes = AtomicU64::new(0);
+                    let prepared = batch
+                        .par_iter()
+                        .map(|&i| {
+                            let f = &files[i];
+                            let r = prep.file(f, old_hashes[i], &read_bytes);
+                            progress.advance(f.size);
+                            r
+                        })
+                        .collect();
+                    let bytes = read_bytes.load(Ordering::Relaxed);
+                    // A closed channel: the adding side stopped (an error, or --strict).
+                    if tx.send((batch, prepared, bytes)).is_err() {
+                        break;
+                    }
+                }
+            });
+            for (batch, prepared, bytes) in rx {
+                self.summary.bytes += bytes;
+                self.add_batch(files, &batch, prepared)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Adds a prepared batch of small files, in order.
+    fn add_batch(
+        &mut self,
+        files: &[InputFile],
+        batch: &[usize],
+        prepared: Vec<Result<Option<PreparedFile>, FileFailure>>,
+    ) -> Result<()> {
         for (&i, result) in batch.iter().zip(prepared) {
             let f = &files[i];
             match result {
@@ -683,8 +726,10 @@ impl IngestSummary {
 /// Groups file indices into batches of bounded total size, so memory stays bounded while
 /// each batch still gives rayon enough work for every core.
 fn batches(files: &[InputFile]) -> Vec<Vec<usize>> {
-    const BATCH_BYTES: u64 = 32 << 20;
-    const BATCH_FILES: usize = 2048;
+    // Small enough that indexing starts soon and the two stages overlap well, large enough
+    // that every rayon thread gets many files.
+    const BATCH_BYTES: u64 = 4 << 20;
+    const BATCH_FILES: usize = 256;
     let mut out = Vec::new();
     let mut cur = Vec::new();
     let mut cur_bytes = 0;
