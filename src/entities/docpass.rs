@@ -115,8 +115,28 @@ fn key_of<T: TokInfo>(t: &T, s: usize, e: usize) -> u64 {
     h
 }
 
+/// The token index of a Reuters wire sign-off ("... said. Reuter", "REUTER"): the last token of
+/// the article when it is "Reuter" in any case, with only full stops after it. It is a
+/// newswire artefact, not a person, and is never tagged.
+fn signoff<T: TokInfo>(t: &T, n: usize) -> Option<usize> {
+    let dot = super::hash::lower_hash(b".");
+    let mut i = n.checked_sub(1)?;
+    while t.lw(i) == dot {
+        i = i.checked_sub(1)?;
+    }
+    (t.lw(i) == super::hash::lower_hash(b"reuter")).then_some(i)
+}
+
 /// Runs the pass over `spans` (sorted by start). `n` is the number of tokens.
 pub fn run<T: TokInfo>(spans: &mut Vec<DSpan>, n: usize, t: &T, opt: PassOptions) {
+    // 0. the wire sign-off is no name
+    let signoff = signoff(t, n);
+    if let Some(i) = signoff {
+        for s in spans.iter_mut().filter(|s| s.end == i + 1) {
+            s.end = i; // "... 733 REUTER" tagged as one name keeps "733"
+        }
+        spans.retain(|s| s.start < s.end && !(s.start <= i && i < s.end));
+    }
     // 1. strip titles and possessives
     for s in spans.iter_mut() {
         while s.kind == EntityType::Person && s.end - s.start > 1 && t.is_title(s.start) {
@@ -226,6 +246,9 @@ pub fn run<T: TokInfo>(spans: &mut Vec<DSpan>, n: usize, t: &T, opt: PassOptions
         let mut covered = vec![false; n];
         for s in spans.iter() {
             covered[s.start..s.end].iter_mut().for_each(|c| *c = true);
+        }
+        if let Some(i) = signoff {
+            covered[i] = true;
         }
         let mut extra = Vec::new();
         for i in 0..n {
