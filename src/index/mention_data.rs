@@ -24,7 +24,7 @@
 //! own blocks of the dictionary and nothing else: the cost follows its number of mentions, not
 //! the size of the articles.
 //!
-//! A mention's context is the sentence around it, cut at a line break and at most
+//! A mention's context is the sentence around it, cut at a paragraph break and at most
 //! [`CONTEXT_REACH`] bytes either side of the mention (at a word boundary); overlapping contexts
 //! of one entity in one article are stored once.
 
@@ -148,7 +148,7 @@ pub fn encode(
 }
 
 /// The context of the mention at bytes `s..e` of `text`: byte range of the sentence around
-/// it, within one line and at most [`CONTEXT_REACH`] bytes either side, cut at word
+/// it, within one paragraph and at most [`CONTEXT_REACH`] bytes either side, cut at word
 /// boundaries, trimmed.
 pub fn context(text: &str, s: usize, e: usize) -> (usize, usize) {
     let b = text.as_bytes();
@@ -161,7 +161,7 @@ pub fn context(text: &str, s: usize, e: usize) -> (usize, usize) {
     let mut i = s;
     while i > lo {
         i -= 1;
-        if b[i] == b'\n' {
+        if b[i] == b'\n' && blank_line_before(b, i) {
             start = Some(i + 1);
             break;
         }
@@ -188,7 +188,7 @@ pub fn context(text: &str, s: usize, e: usize) -> (usize, usize) {
     }
     let mut end = None;
     for j in e..hi {
-        if b[j] == b'\n' {
+        if b[j] == b'\n' && blank_line_after(b, j) {
             end = Some(j);
             break;
         }
@@ -217,6 +217,24 @@ pub fn context(text: &str, s: usize, e: usize) -> (usize, usize) {
         end -= 1;
     }
     (start, end)
+}
+
+/// Whether the line break at `i` ends a blank line (a paragraph break): only spaces between it
+/// and the line break before it.
+fn blank_line_before(b: &[u8], i: usize) -> bool {
+    b[..i]
+        .iter()
+        .rev()
+        .find(|c| !matches!(c, b' ' | b'\t' | b'\r'))
+        .is_some_and(|&c| c == b'\n')
+}
+
+/// Whether the line break at `j` starts a blank line.
+fn blank_line_after(b: &[u8], j: usize) -> bool {
+    b[j + 1..]
+        .iter()
+        .find(|c| !matches!(c, b' ' | b'\t' | b'\r'))
+        .is_none_or(|&c| c == b'\n')
 }
 
 /// Whether byte `i` ends a sentence: `.`, `!` or `?` (possibly followed by a closing quote or
