@@ -192,7 +192,7 @@ pub fn context(text: &str, s: usize, e: usize) -> (usize, usize) {
             end = Some(j);
             break;
         }
-        if j > e && sentence_end(b, j) && (j + 1 == b.len() || b[j + 1].is_ascii_whitespace()) {
+        if sentence_end(b, j) && (j + 1 == b.len() || b[j + 1].is_ascii_whitespace()) {
             end = Some(j + 1);
             break;
         }
@@ -450,6 +450,10 @@ mod tests {
         let (a, b) = context(&long, s, s + 8);
         assert!(b - a <= 2 * CONTEXT_REACH + 8);
         assert!(long[a..b].starts_with("word") && long[a..b].ends_with("tail"));
+        let t = "It was pushed by Chancellor Gordon Brown. Rover confirmed it.";
+        let s = t.find("Gordon").unwrap();
+        let (a, b) = context(t, s, s + "Gordon Brown".len());
+        assert_eq!(&t[a..b], "It was pushed by Chancellor Gordon Brown.");
         let (a, b) = context("é Chemezov ü", 3, 11);
         assert_eq!(&"é Chemezov ü"[a..b], "é Chemezov ü");
     }
