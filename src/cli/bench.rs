@@ -126,6 +126,12 @@ fn print_table(r: &BenchReport) {
         "search, top-10 articles with passages and highlights",
         &r.search_full,
     );
+    if let Some((name, n)) = &r.top_person {
+        lat(
+            &format!("mentions of the most mentioned person ({name:?}, all {n} listed)"),
+            &r.mentions,
+        );
+    }
     if let (Some(p), Some(ratio)) = (&r.plain, r.throughput_ratio) {
         println!(
             "plain tantivy (headline+body): {:.2} s, {:.1} MB/s, index {:.1} MB, peak {:.0} MB",

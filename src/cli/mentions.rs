@@ -1,15 +1,16 @@
 //! `newsindex mentions`: every mention of a person (or organisation, or place).
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
 
 use super::exit;
-use super::output::{json_line, marks, use_color};
+use super::output::{marks, use_color};
 use crate::entities::EntityType;
 use crate::index::NewsIndex;
 use crate::search::highlight::mark;
-use crate::search::mentions::mentions;
+use crate::search::mentions::for_each_article;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -32,47 +33,75 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<i32> {
-    let kind = args.kind;
     let index = NewsIndex::open(&args.index)?;
-    let report = mentions(&index, &args.name, kind)?;
-    if args.json {
-        for a in &report.articles {
-            for m in &a.mentions {
-                json_line(m);
-            }
-        }
-        json_line(&serde_json::json!({
-            "summary": true,
-            "query": report.query,
-            "articles": report.total_articles,
-            "mentions": report.total_mentions,
-        }));
-        return Ok(exit::OK);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    match print(&index, &args, &mut out).and_then(|()| Ok(out.flush()?)) {
+        Ok(()) => Ok(exit::OK),
+        // `newsindex mentions X | head`: the reader went away, which is not an error.
+        Err(e) if is_broken_pipe(&e) => Ok(exit::OK),
+        Err(e) => Err(e),
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Streams the mentions, article by article, as they are decoded.
+fn print(index: &NewsIndex, args: &Args, out: &mut impl Write) -> Result<()> {
     let (open, close) = marks(use_color());
-    for a in &report.articles {
-        println!(
+    let totals = for_each_article(index, &args.name, args.kind, |a| {
+        if args.json {
+            for m in &a.mentions {
+                serde_json::to_writer(&mut *out, m)?;
+                out.write_all(b"\n")?;
+            }
+            return Ok(());
+        }
+        let n = a.mentions.len();
+        writeln!(
+            out,
             "{} | {} | {} ({} mention{})",
-            a.date.as_deref().unwrap_or("no date"),
+            a.date.unwrap_or("no date"),
             a.headline,
             a.article_id,
-            a.count,
-            if a.count == 1 { "" } else { "s" }
-        );
+            n,
+            if n == 1 { "" } else { "s" }
+        )?;
         for m in &a.mentions {
-            let text = mark(&m.passage, &[m.highlight], open, close);
+            let text = mark(m.passage, &[m.highlight], open, close);
             let label = if m.in_headline { "headline" } else { "body" };
-            println!(
+            writeln!(
+                out,
                 "    [{label} {}-{}] {} -> {}",
                 m.start, m.end, m.surface, m.canonical
-            );
-            println!("      {}", text.replace('\n', "\n      "));
+            )?;
+            writeln!(out, "      {}", text.replace('\n', "\n      "))?;
         }
-        println!();
+        writeln!(out)?;
+        Ok(())
+    })?;
+    if args.json {
+        serde_json::to_writer(
+            &mut *out,
+            &serde_json::json!({
+                "summary": true,
+                "query": args.name,
+                "articles": totals.articles,
+                "mentions": totals.mentions,
+            }),
+        )?;
+        out.write_all(b"\n")?;
+    } else {
+        writeln!(
+            out,
+            "{} articles, {} mentions of {:?}",
+            totals.articles, totals.mentions, args.name
+        )?;
     }
-    println!(
-        "{} articles, {} mentions of {:?}",
-        report.total_articles, report.total_mentions, report.query
-    );
-    Ok(exit::OK)
+    Ok(())
 }

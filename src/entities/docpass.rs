@@ -30,6 +30,11 @@ pub trait TokInfo {
     /// Gender told by token `i`: a title (Mr / Ms, Mrs, Miss) or a first name on the census
     /// lists. Unknown for everything else.
     fn gender(&self, i: usize) -> Gender;
+    /// Token `i` is the last of a paragraph of the body: only a blank line or the end of the
+    /// text follows it.
+    fn ends_paragraph(&self, _i: usize) -> bool {
+        false
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,8 +120,38 @@ fn key_of<T: TokInfo>(t: &T, s: usize, e: usize) -> u64 {
     h
 }
 
+/// Whether token `i` is a Reuters wire sign-off ("... said. Reuter", "REUTER"): "Reuter" in any
+/// case, with only full stops after it before the end of the article or of a paragraph (texts
+/// built from Reuters paragraphs carry it there). It is a newswire artefact, not a person, and
+/// is never tagged.
+fn is_signoff<T: TokInfo>(t: &T, n: usize, i: usize) -> bool {
+    if t.lw(i) != super::hash::lower_hash(b"reuter") {
+        return false;
+    }
+    let dots = [&b"."[..], b"..", b"...", "…".as_bytes()].map(super::hash::lower_hash);
+    let mut j = i;
+    while j + 1 < n && dots.contains(&t.lw(j + 1)) && !t.ends_paragraph(j) {
+        j += 1;
+    }
+    j + 1 == n || t.ends_paragraph(j)
+}
+
 /// Runs the pass over `spans` (sorted by start). `n` is the number of tokens.
 pub fn run<T: TokInfo>(spans: &mut Vec<DSpan>, n: usize, t: &T, opt: PassOptions) {
+    // 0. the wire sign-off is no name
+    let signoffs: Vec<usize> = spans
+        .iter()
+        .map(|s| s.end - 1)
+        .filter(|&i| is_signoff(t, n, i))
+        .collect();
+    if !signoffs.is_empty() {
+        for s in spans.iter_mut() {
+            if signoffs.contains(&(s.end - 1)) {
+                s.end -= 1; // "... 733 REUTER" tagged as one name keeps "733"
+            }
+        }
+        spans.retain(|s| s.start < s.end);
+    }
     // 1. strip titles and possessives
     for s in spans.iter_mut() {
         while s.kind == EntityType::Person && s.end - s.start > 1 && t.is_title(s.start) {
@@ -227,6 +262,7 @@ pub fn run<T: TokInfo>(spans: &mut Vec<DSpan>, n: usize, t: &T, opt: PassOptions
         for s in spans.iter() {
             covered[s.start..s.end].iter_mut().for_each(|c| *c = true);
         }
+
         let mut extra = Vec::new();
         for i in 0..n {
             if covered[i] || !t.name_like(i) {
@@ -239,7 +275,7 @@ pub fn run<T: TokInfo>(spans: &mut Vec<DSpan>, n: usize, t: &T, opt: PassOptions
                 // not glued to another capitalised untagged word
                 let glued = (i > 0 && !covered[i - 1] && t.name_like(i - 1))
                     || (i + 1 < n && !covered[i + 1] && t.name_like(i + 1));
-                if !glued {
+                if !glued && !is_signoff(t, n, i) {
                     extra.push(DSpan {
                         sent: usize::MAX,
                         start: i,

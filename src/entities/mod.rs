@@ -177,6 +177,21 @@ impl TokInfo for Info<'_> {
     fn is_role(&self, i: usize) -> bool {
         ROLES.contains(&self.text(i).to_lowercase().as_str())
     }
+    fn ends_paragraph(&self, i: usize) -> bool {
+        fn blank(s: &str) -> &str {
+            s.trim_start_matches([' ', '\t', '\r'])
+        }
+        let (p, t) = self.refs[i];
+        let rest = blank(&self.texts[p as usize][t.end as usize..]);
+        p == 1
+            && match rest.strip_prefix('\n') {
+                None => rest.is_empty(),
+                Some(r) => {
+                    let r = blank(r);
+                    r.is_empty() || r.starts_with('\n')
+                }
+            }
+    }
 }
 
 static MALE_FIRST: &str = include_str!(concat!(

@@ -1,6 +1,7 @@
 //! The on-disk index: schema, opening/validating a folder, building it from articles, stats.
 
 pub mod check;
+pub mod mention_data;
 pub mod passages;
 pub mod schema;
 mod state;
@@ -51,24 +52,6 @@ pub struct StoredArticle {
     pub people: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub orgs: Vec<String>,
-    /// Entity mentions in the body (char offsets into the body), in order.
-    #[serde(skip_serializing_if = "Vec::is_empty", default)]
-    pub mentions: Vec<StoredMention>,
-    /// Entity mentions in the headline (char offsets into the headline).
-    #[serde(skip_serializing_if = "Vec::is_empty", default)]
-    pub headline_mentions: Vec<StoredMention>,
-}
-
-/// One entity mention, as stored with its article.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StoredMention {
-    /// Char offsets (end exclusive).
-    pub start: usize,
-    pub end: usize,
-    /// person, org, location or misc.
-    pub kind: String,
-    pub surface: String,
-    pub canonical: String,
 }
 
 /// An opened newsindex folder.

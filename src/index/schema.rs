@@ -6,8 +6,10 @@
 //! * **article** documents store each article's full text once (headline, body, metadata) and
 //!   are never matched by user queries: passages point at them by `article_id`.
 //! * **mention** documents, one per (article, entity), hold the entity's key
-//!   (`person:sergei chemezov`), its surname, and how often the article mentions it: they
-//!   answer "every article that mentions X" and entity facet counts without reading articles.
+//!   (`person:sergei chemezov`), its surname, how often the article mentions it, and in a bytes
+//!   fast field each mention's offsets and context with the article's date and headline
+//!   (`index::mention_data`): they answer "every mention of X" and entity facet counts without
+//!   reading articles.
 //! * **file** documents record each ingested file's content hash, which makes re-ingesting
 //!   incremental: an unchanged file is skipped, a changed one has its articles replaced.
 //!
@@ -66,6 +68,9 @@ pub struct Fields {
     /// `type:last word of the canonical name`: `person:chemezov`.
     pub entity_last: Field,
     pub mention_count: Field,
+    /// Per mention: offsets, surface, canonical name and context; per article: date and
+    /// headline (see `index::mention_data`). A bytes fast field: listing reads no article.
+    pub mention_data: Field,
     // --- file documents ---
     pub file_hash: Field,
     pub file_info: Field,
@@ -130,6 +135,7 @@ pub fn build_schema() -> (Schema, Fields) {
         "mention_count",
         NumericOptions::default().set_stored().set_fast(),
     );
+    let mention_data = b.add_bytes_field("mention_data", FAST);
     let file_hash = b.add_text_field("file_hash", STORED);
     let file_info = b.add_text_field("file_info", STORED);
     let dup_of = b.add_text_field("dup_of", STORED);
@@ -158,6 +164,7 @@ pub fn build_schema() -> (Schema, Fields) {
         entity,
         entity_last,
         mention_count,
+        mention_data,
         file_hash,
         file_info,
         dup_of,

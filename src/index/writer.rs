@@ -27,7 +27,7 @@ use tantivy::{IndexWriter, TantivyDocument, Term};
 use super::passages::split_passages;
 use super::schema::{entity_key, label_key, Fields, KIND_ARTICLE, KIND_MENTION, KIND_PASSAGE};
 use super::state::{digest, FileRecord, State};
-use super::{NewsIndex, StoredArticle, StoredMention};
+use super::{NewsIndex, StoredArticle};
 use crate::entities::{DocEntities, EntityType, Mention, Tagger};
 use crate::ingest::walk::{walk, InputFile, WalkErrorKind};
 use crate::ingest::{parse_reader, Article, Format, ParseOptions, RecordError};
@@ -906,14 +906,12 @@ fn prepare_article(
             d
         })
         .collect();
-    let mention_docs = mention_documents(fields, ents, date);
+    let mention_docs = mention_documents(fields, &a, ents, date);
     let stored = StoredArticle {
         id: String::new(),
         file: f.path.to_string_lossy().into_owned(),
         position: a.position,
         line: a.line,
-        mentions: stored_mentions(&a.body, &ents.body),
-        headline_mentions: stored_mentions(&a.headline, &ents.headline),
         headline: a.headline,
         body: a.body,
         date: a.date,
@@ -934,42 +932,44 @@ fn prepare_article(
     }
 }
 
-/// Mentions with char offsets, computed in one pass over the text (mentions are in order).
-fn stored_mentions(text: &str, mentions: &[Mention]) -> Vec<StoredMention> {
-    let spans: Vec<(usize, usize)> = mentions.iter().map(|m| (m.start, m.end)).collect();
-    let chars = crate::search::highlight::to_char_offsets(text, &spans);
-    mentions
-        .iter()
-        .zip(chars)
-        .map(|(m, (start, end))| StoredMention {
-            start,
-            end,
-            kind: m.kind.as_str().to_string(),
-            surface: m.surface.clone(),
-            canonical: m.canonical.clone(),
-        })
-        .collect()
-}
-
-/// One document per (entity type, canonical name) of the article, with its mention count.
+/// One document per (entity type, canonical name) of the article, with its mention count and
+/// what `mentions` prints for each mention (see [`super::mention_data`]).
 fn mention_documents(
     fields: &Fields,
+    a: &Article,
     ents: &DocEntities,
     date: Option<tantivy::DateTime>,
 ) -> Vec<TantivyDocument> {
-    let mut counts: BTreeMap<(EntityType, String), u64> = BTreeMap::new();
-    for m in ents.headline.iter().chain(&ents.body) {
-        *counts.entry((m.kind, label_key(&m.canonical))).or_default() += 1;
+    // (kind, key) -> (headline mentions, body mentions)
+    type Group<'a> = (Vec<&'a Mention>, Vec<&'a Mention>);
+    let mut groups: BTreeMap<(EntityType, String), Group> = BTreeMap::new();
+    for (in_headline, ms) in [(true, &ents.headline), (false, &ents.body)] {
+        for m in ms {
+            let g = groups.entry((m.kind, label_key(&m.canonical))).or_default();
+            if in_headline { &mut g.0 } else { &mut g.1 }.push(m);
+        }
     }
-    counts
+    groups
         .into_iter()
-        .map(|((kind, name), n)| {
+        .map(|((kind, name), (hm, bm))| {
+            let key = entity_key(kind.as_str(), &name);
             let mut d = TantivyDocument::default();
             d.add_text(fields.kind, KIND_MENTION);
-            d.add_text(fields.entity, entity_key(kind.as_str(), &name));
+            d.add_bytes(
+                fields.mention_data,
+                &super::mention_data::encode(
+                    &key,
+                    a.date.as_deref(),
+                    &a.headline,
+                    &a.body,
+                    &hm,
+                    &bm,
+                ),
+            );
+            d.add_text(fields.entity, &key);
             let last = name.rsplit(' ').next().unwrap_or(&name);
             d.add_text(fields.entity_last, entity_key(kind.as_str(), last));
-            d.add_u64(fields.mention_count, n);
+            d.add_u64(fields.mention_count, (hm.len() + bm.len()) as u64);
             if let Some(date) = date {
                 d.add_date(fields.date, date);
             }

@@ -64,11 +64,10 @@ impl SegmentCollector for SegmentArticleIds {
     fn harvest(self) -> HashSet<String> {
         let mut out = HashSet::with_capacity(self.ords.len());
         if let Some(c) = &self.column {
-            let mut s = String::new();
-            for ord in self.ords {
-                if c.ord_to_str(ord, &mut s).unwrap_or(false) {
-                    out.insert(std::mem::take(&mut s));
-                }
+            let mut ords: Vec<u64> = self.ords.into_iter().collect();
+            super::ords::sort_unique(&mut ords);
+            if let Ok(names) = super::ords::strings(c, &ords) {
+                out.extend(names.iter().map(|n| n.to_string()));
             }
         }
         out

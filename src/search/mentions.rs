@@ -2,11 +2,12 @@
 //!
 //! Both read the per-article *mention documents* (one per article and entity, see
 //! `index::schema`) through fast fields, so listing is exhaustive and never limited to a top k,
-//! and only the articles that really mention the entity are opened.
+//! and no article is opened.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::sync::Arc;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
@@ -15,10 +16,11 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
 
 use super::articles::ArticleIds;
+use super::ords;
 use crate::entities::EntityType;
-use crate::index::passages::split_passages;
+use crate::index::mention_data;
 use crate::index::schema::{entity_key, KIND_MENTION};
-use crate::index::{NewsIndex, StoredArticle};
+use crate::index::NewsIndex;
 
 /// Titles dropped from a name the user types: `Mr. Chemezov` is `Chemezov`.
 const TITLES: &[&str] = &[
@@ -62,7 +64,7 @@ pub fn normalize_name(name: &str) -> String {
     words.join(" ")
 }
 
-/// One mention, with the passage around it.
+/// One mention, with the context around it.
 #[derive(Debug, Clone, Serialize)]
 pub struct MentionHit {
     pub article_id: String,
@@ -75,12 +77,62 @@ pub struct MentionHit {
     pub start: usize,
     pub end: usize,
     pub in_headline: bool,
-    /// The passage holding the mention (the headline itself for a headline mention).
+    /// The context of the mention: the sentence around it, within its line and at most about
+    /// 110 bytes either side (the headline itself for a headline mention).
     pub passage: String,
+    /// Char offsets of `passage` in the body (or headline).
     pub passage_start: usize,
     pub passage_end: usize,
     /// Char offsets of the mention inside `passage`.
     pub highlight: (usize, usize),
+}
+
+/// One mention as streamed by [`for_each_article`], borrowing from the index's records.
+/// Same fields (and JSON) as [`MentionHit`].
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct MentionRef<'a> {
+    pub article_id: &'a str,
+    pub headline: &'a str,
+    pub date: Option<&'a str>,
+    pub kind: &'a str,
+    pub canonical: &'a str,
+    pub surface: &'a str,
+    pub start: usize,
+    pub end: usize,
+    pub in_headline: bool,
+    pub passage: &'a str,
+    pub passage_start: usize,
+    pub passage_end: usize,
+    pub highlight: (usize, usize),
+}
+
+impl MentionRef<'_> {
+    pub fn to_hit(&self) -> MentionHit {
+        MentionHit {
+            article_id: self.article_id.to_string(),
+            headline: self.headline.to_string(),
+            date: self.date.map(str::to_string),
+            kind: self.kind.to_string(),
+            canonical: self.canonical.to_string(),
+            surface: self.surface.to_string(),
+            start: self.start,
+            end: self.end,
+            in_headline: self.in_headline,
+            passage: self.passage.to_string(),
+            passage_start: self.passage_start,
+            passage_end: self.passage_end,
+            highlight: self.highlight,
+        }
+    }
+}
+
+/// Every mention of the entity in one article, headline first, then in body order.
+#[derive(Debug, Clone)]
+pub struct ArticleRef<'a> {
+    pub article_id: &'a str,
+    pub headline: &'a str,
+    pub date: Option<&'a str>,
+    pub mentions: Vec<MentionRef<'a>>,
 }
 
 /// Every mention of one entity in one article.
@@ -89,7 +141,6 @@ pub struct ArticleMentions {
     pub article_id: String,
     pub headline: String,
     pub date: Option<String>,
-    pub source: String,
     pub count: usize,
     pub mentions: Vec<MentionHit>,
 }
@@ -102,10 +153,48 @@ pub struct MentionsReport {
     pub total_mentions: usize,
 }
 
-/// Lists every mention of `name` in the archive. A one-word name (a surname) matches every
-/// entity whose canonical name ends with it or is it; a longer name matches that canonical
-/// name only, so "Sergei Chemezov" never lists "Nadia Chemezov".
+/// Articles and mentions listed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    pub articles: usize,
+    pub mentions: usize,
+}
+
+/// Lists every mention of `name` in the archive, collected. See [`for_each_article`].
 pub fn mentions(index: &NewsIndex, name: &str, kind: Option<EntityType>) -> Result<MentionsReport> {
+    let mut articles = Vec::new();
+    let totals = for_each_article(index, name, kind, |a| {
+        articles.push(ArticleMentions {
+            article_id: a.article_id.to_string(),
+            headline: a.headline.to_string(),
+            date: a.date.map(str::to_string),
+            count: a.mentions.len(),
+            mentions: a.mentions.iter().map(MentionRef::to_hit).collect(),
+        });
+        Ok(())
+    })?;
+    Ok(MentionsReport {
+        query: name.to_string(),
+        articles,
+        total_articles: totals.articles,
+        total_mentions: totals.mentions,
+    })
+}
+
+/// Streams every mention of `name` in the archive to `f`, one article at a time, oldest
+/// article first (undated last, then by id). A one-word name (a surname) matches every entity
+/// whose canonical name ends with it or is it; a longer name matches that canonical name only,
+/// so "Sergei Chemezov" never lists "Nadia Chemezov".
+///
+/// Everything printed comes from the mention documents' `mention_data` column (see
+/// `index::mention_data`): no article is opened, and only the column blocks of the matched
+/// entities are read, so the cost follows the number of mentions.
+pub fn for_each_article(
+    index: &NewsIndex,
+    name: &str,
+    kind: Option<EntityType>,
+    mut f: impl FnMut(&ArticleRef<'_>) -> Result<()>,
+) -> Result<Totals> {
     let norm = normalize_name(name);
     if norm.is_empty() {
         bail!("empty name");
@@ -115,100 +204,152 @@ pub fn mentions(index: &NewsIndex, name: &str, kind: Option<EntityType>) -> Resu
         Some(k) => vec![k],
         None => EntityType::ALL.to_vec(),
     };
-    let f = &index.fields;
-    let field = if single { f.entity_last } else { f.entity };
+    let fl = &index.fields;
+    let field = if single { fl.entity_last } else { fl.entity };
     let terms = kinds
         .iter()
         .map(|k| Term::from_field_text(field, &entity_key(k.as_str(), &norm)));
     let searcher = index.searcher();
-    let rows = searcher.search(&TermSetQuery::new(terms), &EntityRows)?;
+    let docs = searcher.search(&TermSetQuery::new(terms), &SegmentDocs)?;
 
-    // Article id -> the entity keys it matched.
-    let mut by_article: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for r in rows {
-        by_article.entry(r.article_id).or_default().push(r.entity);
+    // Every matched record, copied into one buffer, with its article id.
+    let mut arena: Vec<u8> = Vec::new();
+    struct Entry {
+        range: (usize, usize),
+        id: Arc<str>,
+        date: Option<(usize, usize)>,
     }
-    let mut articles = Vec::new();
-    for (id, keys) in by_article {
-        let Some(a) = index.article(&searcher, &id)? else {
+    let mut entries: Vec<Entry> = Vec::new();
+    for (seg, seg_docs) in docs {
+        let reader = searcher.segment_reader(seg);
+        let ff = reader.fast_fields();
+        let (Some(data), Some(ids)) = (ff.bytes("mention_data")?, ff.str("article_id")?) else {
             continue;
         };
-        let wanted =
-            |m: &crate::index::StoredMention| keys.contains(&entity_key(&m.kind, &m.canonical));
-        let mut hits = Vec::new();
-        for m in a.headline_mentions.iter().filter(|m| wanted(m)) {
-            hits.push(hit(
-                &a,
-                m,
-                true,
-                (0, a.headline.chars().count()),
-                a.headline.clone(),
-            ));
+        let rows: Vec<(u64, u64)> = seg_docs
+            .iter()
+            .filter_map(|&d| Some((data.term_ords(d).next()?, ids.term_ords(d).next()?)))
+            .collect();
+        let mut data_ords: Vec<u64> = rows.iter().map(|r| r.0).collect();
+        ords::sort_unique(&mut data_ords);
+        let mut ranges = Vec::with_capacity(data_ords.len());
+        ords::for_each_bytes(&data, &data_ords, |_, b| {
+            ranges.push((arena.len(), arena.len() + b.len()));
+            arena.extend_from_slice(b);
+        })?;
+        let mut id_ords: Vec<u64> = rows.iter().map(|r| r.1).collect();
+        ords::sort_unique(&mut id_ords);
+        let names = ords::strings(&ids, &id_ords)?;
+        for (d, i) in rows {
+            let range = ranges[ords::index_of(&data_ords, d)];
+            let Some(h) = mention_data::header(&arena[range.0..range.1]) else {
+                bail!("damaged mention record in the index: run `newsindex check`");
+            };
+            let date = h.date.map(|s| {
+                let at = s.as_ptr() as usize - arena[range.0..].as_ptr() as usize + range.0;
+                (at, at + s.len())
+            });
+            entries.push(Entry {
+                range,
+                id: names[ords::index_of(&id_ords, i)].clone(),
+                date,
+            });
         }
-        let body_mentions: Vec<_> = a.mentions.iter().filter(|m| wanted(m)).collect();
-        if !body_mentions.is_empty() {
-            let passages = split_passages(&a.body);
-            let mut pi = 0;
-            for m in body_mentions {
-                while pi + 1 < passages.len() && passages[pi].char_end <= m.start {
-                    pi += 1;
-                }
-                let p = passages[pi];
-                hits.push(hit(
-                    &a,
-                    m,
-                    false,
-                    (p.char_start, p.char_end),
-                    a.body[p.start..p.end].to_string(),
-                ));
-            }
-        }
-        if hits.is_empty() {
-            continue;
-        }
-        articles.push(ArticleMentions {
-            article_id: a.id.clone(),
-            headline: a.headline.clone(),
-            date: a.date.clone(),
-            source: a.file.clone(),
-            count: hits.len(),
-            mentions: hits,
-        });
     }
     // A timeline: oldest first, undated last.
-    articles.sort_by(|x, y| {
-        (x.date.is_none(), &x.date, &x.article_id).cmp(&(y.date.is_none(), &y.date, &y.article_id))
+    let date_of = |e: &Entry| e.date.map(|(a, b)| &arena[a..b]);
+    entries.sort_by(|x, y| {
+        let (dx, dy) = (date_of(x), date_of(y));
+        (dx.is_none(), dx, &x.id).cmp(&(dy.is_none(), dy, &y.id))
     });
-    let total_mentions = articles.iter().map(|a| a.count).sum();
-    Ok(MentionsReport {
-        query: name.to_string(),
-        total_articles: articles.len(),
-        total_mentions,
-        articles,
-    })
+
+    let mut totals = Totals::default();
+    let mut decoded = Vec::new();
+    for group in entries.chunk_by(|a, b| a.id == b.id) {
+        decoded.clear();
+        let mut mentions: Vec<MentionRef> = Vec::new();
+        let mut article = None;
+        for e in group {
+            let rec = &arena[e.range.0..e.range.1];
+            let h = mention_data::header(rec).context("damaged mention record")?;
+            let kind = h.key.split_once(':').map_or("", |(k, _)| k);
+            let from = decoded.len();
+            mention_data::decode(rec, &h, &mut decoded).context("damaged mention record")?;
+            for d in &decoded[from..] {
+                mentions.push(MentionRef {
+                    article_id: &e.id,
+                    headline: h.headline,
+                    date: h.date,
+                    kind,
+                    canonical: d.canonical,
+                    surface: &d.context[d.byte_start..d.byte_end],
+                    start: d.start,
+                    end: d.end,
+                    in_headline: d.in_headline,
+                    passage: d.context,
+                    passage_start: d.context_start,
+                    passage_end: d.context_end,
+                    highlight: (d.start - d.context_start, d.end - d.context_start),
+                });
+            }
+            article.get_or_insert((h.headline, h.date));
+        }
+        let Some((headline, date)) = article else {
+            continue;
+        };
+        if mentions.is_empty() {
+            continue;
+        }
+        // Several entities (a surname query): headline first, then in text order.
+        if group.len() > 1 {
+            mentions.sort_by_key(|m| (!m.in_headline, m.start));
+        }
+        totals.articles += 1;
+        totals.mentions += mentions.len();
+        f(&ArticleRef {
+            article_id: &group[0].id,
+            headline,
+            date,
+            mentions,
+        })?;
+    }
+    Ok(totals)
 }
 
-fn hit(
-    a: &StoredArticle,
-    m: &crate::index::StoredMention,
-    in_headline: bool,
-    (ps, pe): (usize, usize),
-    passage: String,
-) -> MentionHit {
-    MentionHit {
-        article_id: a.id.clone(),
-        headline: a.headline.clone(),
-        date: a.date.clone(),
-        kind: m.kind.clone(),
-        canonical: m.canonical.clone(),
-        surface: m.surface.clone(),
-        start: m.start,
-        end: m.end,
-        in_headline,
-        passage,
-        passage_start: ps,
-        passage_end: pe,
-        highlight: (m.start - ps, m.end - ps),
+/// Collects the matching documents, per segment.
+struct SegmentDocs;
+
+impl Collector for SegmentDocs {
+    type Fruit = Vec<(SegmentOrdinal, Vec<DocId>)>;
+    type Child = SegmentDocsChild;
+
+    fn for_segment(&self, seg: SegmentOrdinal, _: &SegmentReader) -> tantivy::Result<Self::Child> {
+        Ok(SegmentDocsChild(seg, Vec::new()))
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(
+        &self,
+        fruits: Vec<(SegmentOrdinal, Vec<DocId>)>,
+    ) -> tantivy::Result<Self::Fruit> {
+        Ok(fruits.into_iter().filter(|f| !f.1.is_empty()).collect())
+    }
+}
+
+struct SegmentDocsChild(SegmentOrdinal, Vec<DocId>);
+
+impl SegmentCollector for SegmentDocsChild {
+    type Fruit = (SegmentOrdinal, Vec<DocId>);
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        self.1.push(doc);
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        (self.0, self.1)
     }
 }
 
@@ -248,7 +389,7 @@ pub fn top_entities(
         }
     };
     let prefix = kind.map(|k| format!("{}:", k.as_str()));
-    let mut totals: HashMap<String, (u64, u64)> = HashMap::new();
+    let mut totals: HashMap<Arc<str>, (u64, u64)> = HashMap::new();
     for r in searcher.search(q.as_ref(), &EntityRows)? {
         if prefix
             .as_ref()
@@ -279,21 +420,19 @@ pub fn top_entities(
     Ok(out)
 }
 
-/// A mention document read from fast fields.
+/// A mention document read from fast fields: one article's mentions of one entity.
 pub struct EntityRow {
-    pub article_id: String,
-    pub entity: String,
+    pub entity: Arc<str>,
     pub count: u64,
 }
 
-/// Collects every matching mention document (article id, entity key, count).
+/// Collects every matching mention document (entity key, count).
 pub struct EntityRows;
 
 pub struct SegmentEntityRows {
-    article: Option<StrColumn>,
     entity: Option<StrColumn>,
     count: Column<u64>,
-    rows: Vec<(u64, u64, u64)>,
+    rows: Vec<(u64, u64)>,
 }
 
 impl Collector for EntityRows {
@@ -307,7 +446,6 @@ impl Collector for EntityRows {
     ) -> tantivy::Result<Self::Child> {
         let ff = reader.fast_fields();
         Ok(SegmentEntityRows {
-            article: ff.str("article_id")?,
             entity: ff.str("entity")?,
             count: ff.u64("mention_count")?,
             rows: Vec::new(),
@@ -327,32 +465,24 @@ impl SegmentCollector for SegmentEntityRows {
     type Fruit = Vec<EntityRow>;
 
     fn collect(&mut self, doc: DocId, _: Score) {
-        let ord = |c: &Option<StrColumn>| c.as_ref().and_then(|c| c.term_ords(doc).next());
-        if let (Some(a), Some(e)) = (ord(&self.article), ord(&self.entity)) {
-            self.rows.push((a, e, self.count.first(doc).unwrap_or(0)));
+        if let Some(e) = self.entity.as_ref().and_then(|c| c.term_ords(doc).next()) {
+            self.rows.push((e, self.count.first(doc).unwrap_or(0)));
         }
     }
 
     fn harvest(self) -> Vec<EntityRow> {
-        let (Some(ac), Some(ec)) = (&self.article, &self.entity) else {
+        let Some(ec) = &self.entity else {
             return Vec::new();
         };
-        let mut names: HashMap<(bool, u64), String> = HashMap::new();
-        let mut name = |col: &StrColumn, is_entity: bool, ord: u64| -> String {
-            names
-                .entry((is_entity, ord))
-                .or_insert_with(|| {
-                    let mut s = String::new();
-                    let _ = col.ord_to_str(ord, &mut s);
-                    s
-                })
-                .clone()
+        let mut o: Vec<u64> = self.rows.iter().map(|r| r.0).collect();
+        ords::sort_unique(&mut o);
+        let Ok(names) = ords::strings(ec, &o) else {
+            return Vec::new();
         };
         self.rows
             .iter()
-            .map(|&(a, e, count)| EntityRow {
-                article_id: name(ac, false, a),
-                entity: name(ec, true, e),
+            .map(|&(e, count)| EntityRow {
+                entity: names[ords::index_of(&o, e)].clone(),
                 count,
             })
             .collect()

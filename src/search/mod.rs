@@ -5,6 +5,7 @@ pub mod eval;
 pub mod highlight;
 pub mod like;
 pub mod mentions;
+pub mod ords;
 pub mod query;
 pub mod rank;
 
@@ -110,7 +111,7 @@ pub fn search_query(
                     searcher.segment_reader(addr.segment_ord),
                 )?),
             };
-            ps.push(cols.read(addr.doc_id, score).1);
+            ps.push(cols.read(addr.doc_id, score));
         }
         groups.push((a.id, a.score, ps));
     }
@@ -119,7 +120,6 @@ pub fn search_query(
 
 /// Fast-field columns of one segment, to read ranked passages without the doc store.
 struct PassageColumns {
-    article_id: Option<tantivy::columnar::StrColumn>,
     no: tantivy::columnar::Column<u64>,
     start: tantivy::columnar::Column<u64>,
     end: tantivy::columnar::Column<u64>,
@@ -129,28 +129,20 @@ impl PassageColumns {
     fn open(reader: &tantivy::SegmentReader) -> Result<Self> {
         let ff = reader.fast_fields();
         Ok(PassageColumns {
-            article_id: ff.str("article_id")?,
             no: ff.u64("passage_no")?,
             start: ff.u64("passage_start")?,
             end: ff.u64("passage_end")?,
         })
     }
 
-    fn read(&self, doc: tantivy::DocId, score: f32) -> (String, PassageRef) {
-        let mut id = String::new();
-        if let Some(c) = &self.article_id {
-            if let Some(ord) = c.term_ords(doc).next() {
-                let _ = c.ord_to_str(ord, &mut id);
-            }
-        }
+    fn read(&self, doc: tantivy::DocId, score: f32) -> PassageRef {
         let u = |c: &tantivy::columnar::Column<u64>| c.first(doc).unwrap_or(0);
-        let p = PassageRef {
+        PassageRef {
             score,
             passage_no: u(&self.no),
             start: u(&self.start) as usize,
             end: u(&self.end) as usize,
-        };
-        (id, p)
+        }
     }
 }
 

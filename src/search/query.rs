@@ -93,7 +93,9 @@ pub fn extract_specials(text: &str) -> Result<(String, Vec<Special>)> {
     let mut in_quote = false;
     let mut token = String::new();
     let flush = |token: &mut String, out: &mut String, specials: &mut Vec<Special>| -> Result<()> {
-        if let Some(c) = SPECIAL.captures(token) {
+        // The regex is only compiled (a few ms: Unicode classes) for a token that could match.
+        let maybe = token.ends_with('*') || token.contains('~');
+        if let Some(c) = maybe.then(|| SPECIAL.captures(token)).flatten() {
             let word = c[3].to_lowercase();
             let sp = if c.get(4).is_some() {
                 Special::Prefix(word)
@@ -296,6 +298,10 @@ static DATE_SINGLE: Lazy<Regex> =
 
 /// Rewrites plain dates in `date:` clauses to RFC 3339 ranges.
 fn rewrite_dates(text: &str) -> Result<String> {
+    // Most queries have no date clause: skip compiling and running the regexes.
+    if !text.to_ascii_lowercase().contains("date:") {
+        return Ok(text.to_string());
+    }
     let mut err = None;
     let out = DATE_RANGE.replace_all(text, |c: &regex::Captures| {
         let lo = bound(&c[2], c[1].starts_with('['), false);

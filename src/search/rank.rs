@@ -22,6 +22,7 @@ use tantivy::query::{BooleanQuery, Occur, Query};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentOrdinal, SegmentReader, Term};
 
+use super::ords;
 use crate::index::schema::{text_analyzer, KIND_PASSAGE};
 use crate::index::NewsIndex;
 
@@ -233,13 +234,13 @@ struct ArticleStats {
 fn article_stats(index: &NewsIndex, searcher: &Searcher) -> Result<ArticleStats> {
     let f = &index.fields;
     let mut len: HashMap<String, u32> = HashMap::new();
-    let mut buf = String::new();
     for r in searcher.segment_readers() {
         let Some(col) = r.fast_fields().str("article_id")? else {
             continue;
         };
         let norms = r.get_fieldnorms_reader(f.body)?;
         let alive = r.alive_bitset();
+        let mut by_ord: HashMap<u64, u32> = HashMap::new();
         for doc in 0..r.max_doc() {
             if alive.is_some_and(|a| a.is_deleted(doc)) {
                 continue;
@@ -249,10 +250,13 @@ fn article_stats(index: &NewsIndex, searcher: &Searcher) -> Result<ArticleStats>
                 continue;
             }
             if let Some(ord) = col.term_ords(doc).next() {
-                buf.clear();
-                col.ord_to_str(ord, &mut buf)?;
-                *len.entry(buf.clone()).or_default() += n;
+                *by_ord.entry(ord).or_default() += n;
             }
+        }
+        let mut ords: Vec<u64> = by_ord.keys().copied().collect();
+        ords::sort_unique(&mut ords);
+        for (name, ord) in ords::strings(&col, &ords)?.into_iter().zip(&ords) {
+            *len.entry(name.to_string()).or_default() += by_ord[ord];
         }
     }
     let total: u64 = len.values().map(|&v| v as u64).sum();
@@ -486,25 +490,25 @@ impl<'a> Ranker<'a> {
         if top.len() < k {
             return Ok(None);
         }
-        let mut ids: HashSet<String> = HashSet::new();
-        let mut columns = HashMap::new();
+        let mut by_segment: HashMap<SegmentOrdinal, Vec<DocId>> = HashMap::new();
         for (_, addr) in top {
-            let col = match columns.entry(addr.segment_ord) {
-                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(e) => e.insert(
-                    self.searcher
-                        .segment_reader(addr.segment_ord)
-                        .fast_fields()
-                        .str("article_id")?,
-                ),
+            by_segment
+                .entry(addr.segment_ord)
+                .or_default()
+                .push(addr.doc_id);
+        }
+        let mut ids: HashSet<String> = HashSet::new();
+        for (seg, docs) in by_segment {
+            let reader = self.searcher.segment_reader(seg);
+            let Some(col) = reader.fast_fields().str("article_id")? else {
+                continue;
             };
-            if let Some(c) = col {
-                if let Some(ord) = c.term_ords(addr.doc_id).next() {
-                    let mut s = String::new();
-                    c.ord_to_str(ord, &mut s)?;
-                    ids.insert(s);
-                }
-            }
+            let mut o: Vec<u64> = docs
+                .iter()
+                .filter_map(|&d| col.term_ords(d).next())
+                .collect();
+            ords::sort_unique(&mut o);
+            ids.extend(ords::strings(&col, &o)?.iter().map(|n| n.to_string()));
         }
         let f = &self.index.fields;
         let terms = ids.iter().map(|id| Term::from_field_text(f.article_id, id));
@@ -522,8 +526,7 @@ impl<'a> Ranker<'a> {
 
     /// Number of distinct articles whose passages hold `term`.
     fn article_df(&self, term: &Term) -> Result<usize> {
-        let mut seen: HashSet<String> = HashSet::new();
-        let mut buf = String::new();
+        let mut seen: HashSet<std::sync::Arc<str>> = HashSet::new();
         for r in self.searcher.segment_readers() {
             let Some(col) = r.fast_fields().str("article_id")? else {
                 continue;
@@ -533,19 +536,16 @@ impl<'a> Ranker<'a> {
                 continue;
             };
             let alive = r.alive_bitset();
+            let mut o = Vec::new();
             let mut doc = post.doc();
             while doc != tantivy::TERMINATED {
                 if !alive.is_some_and(|a| a.is_deleted(doc)) {
-                    if let Some(ord) = col.term_ords(doc).next() {
-                        buf.clear();
-                        col.ord_to_str(ord, &mut buf)?;
-                        if !seen.contains(&buf) {
-                            seen.insert(buf.clone());
-                        }
-                    }
+                    o.extend(col.term_ords(doc).next());
                 }
                 doc = post.advance();
             }
+            ords::sort_unique(&mut o);
+            seen.extend(ords::strings(&col, &o)?);
         }
         Ok(seen.len())
     }
@@ -615,8 +615,6 @@ impl Collector for PassageCollector {
             ids: reader.fast_fields().str("article_id")?,
             out: Vec::new(),
             pos: Vec::new(),
-            buf: String::new(),
-            names: HashMap::new(),
         })
     }
 
@@ -640,10 +638,9 @@ struct PassageSegmentCollector {
     terms: Vec<SegTerm>,
     params: RankParams,
     ids: Option<StrColumn>,
-    out: Vec<PassageScore>,
+    /// (article id ordinal, score): ids are resolved in one batch at the end.
+    out: Vec<(u64, PassageScore)>,
     pos: Vec<(Vec<u32>, f32)>,
-    buf: String,
-    names: HashMap<u64, std::sync::Arc<str>>,
 }
 
 impl SegmentCollector for PassageSegmentCollector {
@@ -694,31 +691,35 @@ impl SegmentCollector for PassageSegmentCollector {
         } else {
             body
         };
-        // An article's passages sit together: look its id up once, not once per passage.
-        let article = match self.names.get(&ord) {
-            Some(a) => a.clone(),
-            None => {
-                self.buf.clear();
-                if ids.ord_to_str(ord, &mut self.buf).is_err() {
-                    return;
-                }
-                let a: std::sync::Arc<str> = self.buf.as_str().into();
-                self.names.insert(ord, a.clone());
-                a
-            }
-        };
-        self.out.push(PassageScore {
-            article,
-            segment: self.segment,
-            doc,
-            score,
-            headline,
-            body_tfs,
-        });
+        self.out.push((
+            ord,
+            PassageScore {
+                article: std::sync::Arc::from(""),
+                segment: self.segment,
+                doc,
+                score,
+                headline,
+                body_tfs,
+            },
+        ));
     }
 
     fn harvest(self) -> Vec<PassageScore> {
+        let Some(ids) = &self.ids else {
+            return Vec::new();
+        };
+        let mut o: Vec<u64> = self.out.iter().map(|(ord, _)| *ord).collect();
+        ords::sort_unique(&mut o);
+        let Ok(names) = ords::strings(ids, &o) else {
+            return Vec::new();
+        };
         self.out
+            .into_iter()
+            .map(|(ord, mut ps)| {
+                ps.article = names[ords::index_of(&o, ord)].clone();
+                ps
+            })
+            .collect()
     }
 }
 
