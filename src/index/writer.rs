@@ -180,9 +180,9 @@ struct PreparedArticle {
     mention_docs: Vec<TantivyDocument>,
 }
 
-/// File indices of a batch, each file's preparation, and the bytes read.
+/// A batch of files, each file's preparation, and the bytes read.
 type PreparedBatch = (
-    Vec<usize>,
+    Vec<InputFile>,
     Vec<Result<Option<PreparedFile>, FileFailure>>,
     u64,
 );
@@ -267,7 +267,7 @@ pub fn ingest(
     loop {
         let (large, small): (Vec<InputFile>, Vec<InputFile>) =
             round.into_iter().partition(|f| f.size >= STREAM_FILE_BYTES);
-        run.small_files(&small)?;
+        run.small_files(small)?;
         for f in &large {
             run.large_file(f)?;
         }
@@ -325,29 +325,34 @@ impl Run<'_> {
     /// Reads and prepares files in parallel, batch by batch, and adds them in order. The next
     /// batch is prepared (on the rayon pool, driven from a helper thread) while this thread hands
     /// the current one to tantivy, so tagging and indexing overlap instead of taking turns.
-    fn small_files(&mut self, files: &[InputFile]) -> Result<()> {
+    fn small_files(&mut self, files: Vec<InputFile>) -> Result<()> {
         if files.is_empty() {
             return Ok(());
         }
         // The old hashes are looked up before any file of this round is processed: each file
         // occurs once in a round, so no file's record changes before the file itself is added.
-        let old_hashes: Vec<Option<u128>> = files
-            .iter()
-            .map(|f| self.state.record(&f.path.to_string_lossy()).map(|r| r.hash))
+        let batches: Vec<(Vec<InputFile>, Vec<Option<u128>>)> = batches(files)
+            .into_iter()
+            .map(|batch| {
+                let old = batch
+                    .iter()
+                    .map(|f| self.state.record(&f.path.to_string_lossy()).map(|r| r.hash))
+                    .collect();
+                (batch, old)
+            })
             .collect();
         let (prep, progress) = (self.prep, self.progress);
         std::thread::scope(|scope| -> Result<()> {
             // One prepared batch waits while the next is prepared: memory stays bounded.
             let (tx, rx) = std::sync::mpsc::sync_channel::<PreparedBatch>(1);
-            let old_hashes = &old_hashes;
             scope.spawn(move || {
-                for batch in batches(files) {
+                for (batch, old) in batches {
                     let read_bytes = AtomicU64::new(0);
                     let prepared = batch
                         .par_iter()
-                        .map(|&i| {
-                            let f = &files[i];
-                            let r = prep.file(f, old_hashes[i], &read_bytes);
+                        .zip(&old)
+                        .map(|(f, &old_hash)| {
+                            let r = prep.file(f, old_hash, &read_bytes);
                             progress.advance(f.size);
                             r
                         })
@@ -359,9 +364,12 @@ impl Run<'_> {
                     }
                 }
             });
+            // Each batch's file list is dropped once added: on a million-file archive the
+            // walked list (about 200 bytes a file) shrinks as the run goes, instead of being
+            // held to the end, where the merges need the memory.
             for (batch, prepared, bytes) in rx {
                 self.summary.bytes += bytes;
-                self.add_batch(files, &batch, prepared)?;
+                self.add_batch(&batch, prepared)?;
             }
             Ok(())
         })
@@ -370,12 +378,10 @@ impl Run<'_> {
     /// Adds a prepared batch of small files, in order.
     fn add_batch(
         &mut self,
-        files: &[InputFile],
-        batch: &[usize],
+        batch: &[InputFile],
         prepared: Vec<Result<Option<PreparedFile>, FileFailure>>,
     ) -> Result<()> {
-        for (&i, result) in batch.iter().zip(prepared) {
-            let f = &files[i];
+        for (f, result) in batch.iter().zip(prepared) {
             match result {
                 Ok(None) => self.unchanged(f)?,
                 Ok(Some(pf)) => {
@@ -725,7 +731,7 @@ impl IngestSummary {
 
 /// Groups file indices into batches of bounded total size, so memory stays bounded while
 /// each batch still gives rayon enough work for every core.
-fn batches(files: &[InputFile]) -> Vec<Vec<usize>> {
+fn batches(files: Vec<InputFile>) -> Vec<Vec<InputFile>> {
     // Small enough that indexing starts soon and the two stages overlap well, large enough
     // that every rayon thread gets many files.
     const BATCH_BYTES: u64 = 4 << 20;
@@ -733,9 +739,9 @@ fn batches(files: &[InputFile]) -> Vec<Vec<usize>> {
     let mut out = Vec::new();
     let mut cur = Vec::new();
     let mut cur_bytes = 0;
-    for (i, f) in files.iter().enumerate() {
-        cur.push(i);
+    for f in files {
         cur_bytes += f.size;
+        cur.push(f);
         if cur_bytes >= BATCH_BYTES || cur.len() >= BATCH_FILES {
             out.push(std::mem::take(&mut cur));
             cur_bytes = 0;
