@@ -59,19 +59,10 @@ fn the_reuter_signoff_is_not_a_person() {
     let idx = tmp.path().join("idx");
     let (summary, code) = ingest(&[&dir], &idx, &[]);
     assert_eq!(code, 0, "{summary}");
-    let out = newsindex()
-        .args([
-            "entities", "--type", "person", "-n", "100000", "--json", "--index",
-        ])
-        .arg(&idx)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let people: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let people = json_lines(
+        &["entities", "--type", "person", "-n", "100000", "--json"],
+        &idx,
+    );
     assert!(people.len() > 20, "{people:?}");
     // The most mentioned "person" of Reuters text used to be the sign-off.
     assert_ne!(people[0]["name"], "reuter", "{:?}", &people[..5]);

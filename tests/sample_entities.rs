@@ -62,17 +62,7 @@ fn every_person_is_found_by_full_name_and_by_surname() {
 
 #[test]
 fn entity_facets_match_the_hand_count() {
-    let out = newsindex()
-        .args(["entities", "--json", "-n", "200", "--index"])
-        .arg(index())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let rows: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = json_lines(&["entities", "--json", "-n", "200"], index());
     let find = |kind: &str, name: &str| {
         rows.iter()
             .find(|r| r["kind"] == kind && r["name"] == name.to_lowercase())

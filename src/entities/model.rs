@@ -13,35 +13,6 @@ pub struct Weights {
     pub w: Vec<i16>,
 }
 
-impl Scorer for Weights {
-    #[inline(always)]
-    fn add_row(&self, row: u32, acc: &mut [i32; NT]) {
-        let base = row as usize * NT;
-        let r: &[i16; NT] = self.w[base..base + NT].try_into().unwrap();
-        for t in 0..NT {
-            acc[t] += r[t] as i32;
-        }
-    }
-
-    #[inline(always)]
-    fn prefetch(&self, row: u32) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let base = row as usize * NT;
-            if base + NT <= self.w.len() {
-                // SAFETY: prefetch is a hint; the pointer is in bounds of `self.w`.
-                unsafe {
-                    let p = self.w.as_ptr().add(base) as *const i8;
-                    std::arch::x86_64::_mm_prefetch(p, std::arch::x86_64::_MM_HINT_T0);
-                    std::arch::x86_64::_mm_prefetch(p.add(33), std::arch::x86_64::_MM_HINT_T0);
-                }
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = row;
-    }
-}
-
 impl Weights {
     /// Quantises float weights to i16 (symmetric, max-abs scaling).
     pub fn quantize(bits: u32, w: &[f32]) -> Weights {
@@ -381,11 +352,14 @@ mod tests {
         };
         let sparse = SparseWeights::from_dense(&dense);
         assert_eq!(sparse.nonzero_rows(), 13);
-        for r in 0..n as u32 {
-            let (mut a, mut b) = ([0i32; NT], [0i32; NT]);
-            dense.add_row(r, &mut a);
-            sparse.add_row(r, &mut b);
-            assert_eq!(a, b, "row {r}");
+        for r in 0..n {
+            let want: Vec<i32> = dense.w[r * NT..(r + 1) * NT]
+                .iter()
+                .map(|&x| i32::from(x))
+                .collect();
+            let mut got = [0i32; NT];
+            sparse.add_row(r as u32, &mut got);
+            assert_eq!(got.as_slice(), want.as_slice(), "row {r}");
         }
         assert_eq!(sparse.to_dense().w, dense.w);
         // The model file round-trips through the sparse form.

@@ -53,17 +53,18 @@ pub fn ingest(paths: &[&Path], index: &Path, extra: &[&str]) -> (Value, i32) {
     (v, out.status.code().unwrap_or(-1))
 }
 
-/// Runs `newsindex search QUERY --index INDEX --json [extra]` and parses each line.
-pub fn search(index: &Path, query: &str, extra: &[&str]) -> Vec<Value> {
+/// Runs `newsindex ARGS --index INDEX` (ARGS including `--json`), requires success, and
+/// parses each output line.
+pub fn json_lines(args: &[&str], index: &Path) -> Vec<Value> {
     let out = newsindex()
-        .args(["search", query, "--json", "--index"])
+        .args(args)
+        .arg("--index")
         .arg(index)
-        .args(extra)
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "search {query:?} failed: {}",
+        "newsindex {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout)
@@ -71,6 +72,11 @@ pub fn search(index: &Path, query: &str, extra: &[&str]) -> Vec<Value> {
         .lines()
         .map(|l| serde_json::from_str(l).expect("each --json line parses"))
         .collect()
+}
+
+/// Runs `newsindex search QUERY --index INDEX --json [extra]` and parses each line.
+pub fn search(index: &Path, query: &str, extra: &[&str]) -> Vec<Value> {
+    json_lines(&[&["search", query, "--json"], extra].concat(), index)
 }
 
 pub fn stats(index: &Path) -> Value {
@@ -120,22 +126,7 @@ pub fn build_index(path: &Path, extra: &[&str]) -> (tempfile::TempDir, PathBuf, 
 
 /// `newsindex mentions NAME --json`: the mention objects and the summary object.
 pub fn mentions(idx: &Path, name: &str, extra: &[&str]) -> (Vec<Value>, Value) {
-    let out = newsindex()
-        .args(["mentions", name, "--json", "--index"])
-        .arg(idx)
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut lines: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let mut lines = json_lines(&[&["mentions", name, "--json"], extra].concat(), idx);
     let summary = lines.pop().expect("a summary line");
     assert_eq!(summary["summary"], true);
     (lines, summary)
