@@ -15,7 +15,7 @@ use newsindex::index::schema::KIND_ARTICLE;
 use newsindex::index::NewsIndex;
 use tantivy::collector::DocSetCollector;
 use tantivy::query::TermQuery;
-use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::schema::IndexRecordOption;
 use tantivy::{TantivyDocument, Term};
 use tempfile::TempDir;
 
@@ -70,10 +70,7 @@ fn article_ids(index: &Path) -> Vec<String> {
         .into_iter()
         .map(|addr| {
             let d: TantivyDocument = searcher.doc(addr).unwrap();
-            d.get_first(ni.fields.article_id)
-                .and_then(|v| v.as_str())
-                .unwrap()
-                .to_string()
+            ni.stored_article(&d).unwrap().id
         })
         .collect();
     ids.sort_by(|a, b| Path::new(a).cmp(Path::new(b)));

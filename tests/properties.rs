@@ -17,7 +17,7 @@ use once_cell::sync::Lazy;
 use proptest::prelude::*;
 use tantivy::collector::DocSetCollector;
 use tantivy::query::TermQuery;
-use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::schema::IndexRecordOption;
 use tantivy::{TantivyDocument, Term};
 use tempfile::TempDir;
 
@@ -123,12 +123,7 @@ fn ids(index: &Path) -> BTreeMap<String, String> {
         .map(|addr| {
             let d: TantivyDocument = searcher.doc(addr).unwrap();
             let a = ni.stored_article(&d).unwrap();
-            let id = d
-                .get_first(ni.fields.article_id)
-                .and_then(|v| v.as_str())
-                .unwrap()
-                .to_string();
-            (id, a.headline)
+            (a.id, a.headline)
         })
         .collect()
 }

@@ -47,7 +47,10 @@ pub fn build(corpus: &[PathBuf], dir: &Path, opts: &IngestOptions) -> Result<Pla
     let files = walk(corpus, &opts.extensions).files;
     let mut bytes = 0u64;
     let mut articles = 0usize;
-    for chunk in files.chunks(1024) {
+    for start in (0..files.len()).step_by(1024) {
+        let chunk: Vec<_> = (start..files.len().min(start + 1024))
+            .map(|i| files.get(i))
+            .collect();
         let parsed: Vec<(u64, Vec<Article>)> = chunk
             .par_iter()
             .map(|f| {

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use tantivy::schema::Value;
-use tantivy::{DocAddress, Index, TantivyDocument};
+use tantivy::{DocAddress, DocId, Index, TantivyDocument};
 
 use super::{schema, NewsIndex, StoredArticle};
 
@@ -210,16 +210,31 @@ fn check_documents(index: &NewsIndex, report: &mut CheckReport, problems: &mut P
     let mut records: HashMap<String, Vec<String>> = HashMap::new();
     for (seg_ord, seg) in searcher.segment_readers().iter().enumerate() {
         let ff = seg.fast_fields();
-        let columns = (ff.u64("passage_start"), ff.u64("passage_end"));
-        let (starts, ends) = match columns {
-            (Ok(s), Ok(e)) => (s, e),
+        let columns = (
+            ff.u64("passage_start"),
+            ff.u64("passage_end"),
+            ff.str("article_id"),
+            ff.u64("passage_no"),
+        );
+        let (starts, ends, ids, numbers) = match columns {
+            (Ok(s), Ok(e), Ok(ids), Ok(n)) => (s, e, ids, n),
             _ => {
                 problems.push(
                     "fast_fields",
-                    format!("segment {seg_ord}: cannot open the passage offset columns"),
+                    format!("segment {seg_ord}: cannot open the passage columns"),
                 );
                 continue;
             }
+        };
+        // The article id of a document, from the fast field (ids are not stored).
+        let id_of = |doc_id| {
+            let mut id = String::new();
+            if let Some(col) = &ids {
+                if let Some(ord) = col.term_ords(doc_id).next() {
+                    let _ = col.ord_to_str(ord, &mut id);
+                }
+            }
+            id
         };
         for doc_id in seg.doc_ids_alive() {
             let addr = DocAddress::new(seg_ord as u32, doc_id);
@@ -253,7 +268,7 @@ fn check_documents(index: &NewsIndex, report: &mut CheckReport, problems: &mut P
                             continue;
                         }
                     };
-                    let id = text(f.article_id).unwrap_or_default();
+                    let id = id_of(doc_id);
                     if id != a.id {
                         problems.push(
                             "article",
@@ -263,7 +278,7 @@ fn check_documents(index: &NewsIndex, report: &mut CheckReport, problems: &mut P
                             ),
                         );
                     }
-                    let file = text(f.file).unwrap_or_default();
+                    let file = a.file.clone();
                     let len = a.body.chars().count() as u64;
                     if articles.insert(id.clone(), (file, len)).is_some() {
                         problems.push("duplicate_id", format!("article id {id:?} is used twice"));
@@ -304,8 +319,24 @@ fn check_documents(index: &NewsIndex, report: &mut CheckReport, problems: &mut P
                 }
                 Some(schema::KIND_PASSAGE) => {
                     report.passages += 1;
+                    // The layout search relies on: passage N sits N + 1 documents after its
+                    // article document, in the same segment (`index::schema`).
+                    let no = numbers.first(doc_id).unwrap_or(u64::MAX);
+                    let article_doc = u64::from(doc_id).checked_sub(no.saturating_add(1));
+                    let laid_out = article_doc.is_some_and(|d| {
+                        let d = d as DocId;
+                        kinds.get(&DocAddress::new(seg_ord as u32, d))
+                            == Some(&schema::KIND_ARTICLE)
+                            && id_of(d) == id_of(doc_id)
+                    });
+                    if !laid_out {
+                        problems.push(
+                            "layout",
+                            format!("{at}: passage {no} does not follow its article document"),
+                        );
+                    }
                     passages.push(PassageInfo {
-                        article_id: text(f.article_id).unwrap_or_default(),
+                        article_id: id_of(doc_id),
                         start: starts.first(doc_id).unwrap_or(u64::MAX),
                         end: ends.first(doc_id).unwrap_or(u64::MAX),
                         at,
@@ -313,7 +344,7 @@ fn check_documents(index: &NewsIndex, report: &mut CheckReport, problems: &mut P
                 }
                 Some(_) => {
                     report.mentions += 1;
-                    mention_ids.push((text(f.article_id).unwrap_or_default(), at));
+                    mention_ids.push((id_of(doc_id), at));
                 }
                 None => problems.push(
                     "document",

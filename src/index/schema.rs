@@ -13,12 +13,17 @@
 //! * **file** documents record each ingested file's content hash, which makes re-ingesting
 //!   incremental: an unchanged file is skipped, a changed one has its articles replaced.
 //!
+//! An article's documents are added as one batch, so they sit in one segment as consecutive
+//! doc ids: the article document, its passages in order (`passage_no` 0, 1, ...), then its
+//! mention documents. Merges keep that order. Search uses it to find all of an article's
+//! passages from any one of them, and the article document just before the first.
+//!
 //! Only passage documents carry values in the user-searchable fields, so a user query can never
 //! hit an article or file document; the `kind` field is there for bookkeeping queries.
 
 use tantivy::schema::{
     DateOptions, DateTimePrecision, Field, IndexRecordOption, NumericOptions, Schema,
-    TextFieldIndexing, TextOptions, FAST, STORED, STRING,
+    TextFieldIndexing, TextOptions, FAST, STORED,
 };
 use tantivy::tokenizer::{
     Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
@@ -26,7 +31,8 @@ use tantivy::tokenizer::{
 use tantivy::Index;
 
 /// Version of the on-disk layout; bumped when the schema changes incompatibly.
-pub const SCHEMA_VERSION: u64 = 2;
+/// Version 3: an article's documents are consecutive in one segment (see the module notes).
+pub const SCHEMA_VERSION: u64 = 3;
 
 /// Tokenizer for headline and body: lowercase + English (Porter/Snowball) stemming.
 pub const TEXT_TOKENIZER: &str = "news_en";
@@ -88,16 +94,28 @@ pub fn build_schema() -> (Schema, Fields) {
             .set_tokenizer(TEXT_TOKENIZER)
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
+    // Only headline and body are scored with length normalisation: every other field skips
+    // field norms, which cost a byte per document per field, whether the document has the
+    // field or not (the index has 15 documents an article).
     // Labels are matched whole (a phrase query on them is never needed), so no positions.
     let label = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
             .set_tokenizer(LABEL_TOKENIZER)
-            .set_index_option(IndexRecordOption::WithFreqs),
+            .set_index_option(IndexRecordOption::WithFreqs)
+            .set_fieldnorms(false),
     );
     let source = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
             .set_tokenizer("default")
-            .set_index_option(IndexRecordOption::Basic),
+            .set_index_option(IndexRecordOption::Basic)
+            .set_fieldnorms(false),
+    );
+    // Matched whole, never scored.
+    let keyword = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer("raw")
+            .set_index_option(IndexRecordOption::Basic)
+            .set_fieldnorms(false),
     );
     // Read for every ranked passage while grouping hits: fast fields, not the doc store.
     let fast_u64 = NumericOptions::default().set_fast();
@@ -106,9 +124,12 @@ pub fn build_schema() -> (Schema, Fields) {
         .set_fast()
         .set_precision(DateTimePrecision::Seconds);
 
-    let kind = b.add_text_field("kind", STRING);
-    let article_id = b.add_text_field("article_id", STRING | STORED | FAST);
-    let file = b.add_text_field("file", STRING | STORED);
+    // Ids, files, entities and counts are read from fast fields (or the article's stored
+    // JSON), never from the doc store: stored on every passage and mention document, they
+    // made up most of it.
+    let kind = b.add_text_field("kind", keyword.clone());
+    let article_id = b.add_text_field("article_id", keyword.clone() | FAST);
+    let file = b.add_text_field("file", keyword.clone());
     let headline = b.add_text_field("headline", text.clone());
     let body = b.add_text_field("body", text);
     let date = b.add_date_field("date", date);
@@ -129,12 +150,9 @@ pub fn build_schema() -> (Schema, Fields) {
     let content_hash = b.add_text_field("content_hash", STORED);
     // Serialized JSON of the whole article, stored once per article.
     let stored = b.add_text_field("article", STORED);
-    let entity = b.add_text_field("entity", STRING | STORED | FAST);
-    let entity_last = b.add_text_field("entity_last", STRING);
-    let mention_count = b.add_u64_field(
-        "mention_count",
-        NumericOptions::default().set_stored().set_fast(),
-    );
+    let entity = b.add_text_field("entity", keyword.clone() | FAST);
+    let entity_last = b.add_text_field("entity_last", keyword);
+    let mention_count = b.add_u64_field("mention_count", NumericOptions::default().set_fast());
     let mention_data = b.add_bytes_field("mention_data", FAST);
     let file_hash = b.add_text_field("file_hash", STORED);
     let file_info = b.add_text_field("file_info", STORED);

@@ -17,8 +17,9 @@ use serde::{Deserialize, Serialize};
 use tantivy::collector::{DocSetCollector, TopDocs};
 use tantivy::query::{BooleanQuery, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
-use tantivy::{IndexWriter, TantivyDocument, Term};
+use tantivy::{TantivyDocument, Term};
 
+use super::queue::{QueuedDoc, Writer};
 use super::schema::{Fields, KIND_FILE};
 use super::NewsIndex;
 use crate::ingest::walk::InputFile;
@@ -322,7 +323,7 @@ impl State {
     }
 
     /// Deletes every document of a file; returns how many articles it had.
-    pub fn remove_file(&mut self, writer: &IndexWriter, index: &NewsIndex, path: &str) -> usize {
+    pub fn remove_file(&mut self, writer: &Writer, index: &NewsIndex, path: &str) -> usize {
         // A file without a record has no documents in any commit (a file's documents and its
         // record are always committed together), so there is nothing to delete. Skipping the
         // delete matters: tantivy keeps every pending delete until the next commit.
@@ -352,7 +353,7 @@ impl State {
 
     /// Same bytes, new mtime: rewrites only the file document so the next run skips the file
     /// without reading it.
-    pub fn touch(&mut self, writer: &IndexWriter, index: &NewsIndex, f: &InputFile) -> Result<()> {
+    pub fn touch(&mut self, writer: &Writer, index: &NewsIndex, f: &InputFile) -> Result<()> {
         let path = f.path.to_string_lossy();
         let Some(ix) = self.paths.find(&path) else {
             return Ok(());
@@ -370,14 +371,14 @@ impl State {
         record.mtime = f.mtime;
         let fields = &index.fields;
         writer.delete_query(Box::new(file_doc_query(fields, &path)))?;
-        writer.add_document(file_document(fields, &record)?)?;
+        writer.add_document(QueuedDoc::untracked(file_document(fields, &record)?))?;
         Ok(())
     }
 
     /// Starts (re)indexing a file: deletes its old documents and returns its new record.
     pub fn begin_file(
         &mut self,
-        writer: &IndexWriter,
+        writer: &Writer,
         index: &NewsIndex,
         f: &InputFile,
         hash: String,
@@ -453,11 +454,11 @@ impl State {
     /// complete in it.
     pub fn finish_file(
         &mut self,
-        writer: &IndexWriter,
+        writer: &Writer,
         fields: &Fields,
         record: FileRecord,
     ) -> Result<()> {
-        writer.add_document(file_document(fields, &record)?)?;
+        writer.add_document(QueuedDoc::untracked(file_document(fields, &record)?))?;
         self.insert_record(&record);
         Ok(())
     }

@@ -22,15 +22,17 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 use serde::Serialize;
-use tantivy::{IndexWriter, TantivyDocument, Term};
+use tantivy::{TantivyDocument, Term};
 
 use super::passages::split_passages;
+use super::queue::{Gate, QueuedDoc, Writer};
 use super::schema::{entity_key, label_key, Fields, KIND_ARTICLE, KIND_MENTION, KIND_PASSAGE};
 use super::state::{digest, FileRecord, State};
 use super::{NewsIndex, StoredArticle};
 use crate::entities::{DocEntities, EntityType, Mention, Tagger};
-use crate::ingest::walk::{walk, InputFile, WalkErrorKind};
+use crate::ingest::walk::{walk, FileList, InputFile, WalkErrorKind};
 use crate::ingest::{parse_reader, Article, Format, ParseOptions, RecordError};
+use tantivy::indexer::UserOperation;
 
 /// How to ingest.
 #[derive(Debug, Clone)]
@@ -243,16 +245,19 @@ pub fn ingest(
         state,
         summary,
         since_commit: 0,
+        gate: Default::default(),
     };
 
     // Which files need reading: new ones, and those whose size or mtime changed.
-    let mut todo = Vec::new();
-    for f in walked.files {
-        let key = f.path.to_string_lossy();
+    let files = walked.files;
+    let mut todo: Vec<usize> = Vec::new();
+    for i in 0..files.len() {
+        let key = files.path(i).to_string_lossy();
         run.state.mark_seen(&key);
+        let f = files.get_stat(i);
         match run.state.record(&key) {
-            Some(r) if r.size == f.size && r.mtime == f.mtime => run.summary.files_unchanged += 1,
-            _ => todo.push(f),
+            Some(r) if r.size == f.0 && r.mtime == f.1 => run.summary.files_unchanged += 1,
+            _ => todo.push(i),
         }
     }
     if opts.prune {
@@ -262,21 +267,26 @@ pub fn ingest(
         }
     }
 
-    progress.start(todo.len() as u64, todo.iter().map(|f| f.size).sum());
-    let mut round = todo;
+    progress.start(todo.len() as u64, todo.iter().map(|&i| files.size(i)).sum());
+    let mut round = (files, todo);
     loop {
-        let (large, small): (Vec<InputFile>, Vec<InputFile>) =
-            round.into_iter().partition(|f| f.size >= STREAM_FILE_BYTES);
-        run.small_files(small)?;
-        for f in &large {
-            run.large_file(f)?;
+        let (files, todo) = &round;
+        let (large, small): (Vec<usize>, Vec<usize>) = todo
+            .iter()
+            .partition(|&&i| files.size(i) >= STREAM_FILE_BYTES);
+        run.small_files(files, small)?;
+        for i in large {
+            run.large_file(&files.get(i))?;
         }
         // Files whose duplicates lost their original this run are indexed again.
-        round = run.state.orphaned_duplicates(index);
-        if round.is_empty() {
+        let orphans: FileList = run.state.orphaned_duplicates(index).into_iter().collect();
+        if orphans.is_empty() {
             break;
         }
+        let all = (0..orphans.len()).collect();
+        round = (orphans, all);
     }
+    drop(round);
     let Run {
         mut writer,
         mut summary,
@@ -315,7 +325,9 @@ struct Run<'a> {
     index: &'a NewsIndex,
     opts: &'a IngestOptions,
     progress: &'a dyn Progress,
-    writer: IndexWriter,
+    writer: Writer,
+    /// Bounds the documents waiting for tantivy's indexing threads.
+    gate: std::sync::Arc<Gate>,
     state: State,
     summary: IngestSummary,
     since_commit: usize,
@@ -325,32 +337,36 @@ impl Run<'_> {
     /// Reads and prepares files in parallel, batch by batch, and adds them in order. The next
     /// batch is prepared (on the rayon pool, driven from a helper thread) while this thread hands
     /// the current one to tantivy, so tagging and indexing overlap instead of taking turns.
-    fn small_files(&mut self, files: Vec<InputFile>) -> Result<()> {
-        if files.is_empty() {
+    /// `which` are the positions in `files` to ingest; each batch's `InputFile`s are made only
+    /// when it is prepared.
+    fn small_files(&mut self, files: &FileList, which: Vec<usize>) -> Result<()> {
+        if which.is_empty() {
             return Ok(());
         }
         // The old hashes are looked up before any file of this round is processed: each file
         // occurs once in a round, so no file's record changes before the file itself is added.
-        let batches: Vec<(Vec<InputFile>, Vec<Option<u128>>)> = batches(files)
-            .into_iter()
-            .map(|batch| {
-                let old = batch
-                    .iter()
-                    .map(|f| self.state.record(&f.path.to_string_lossy()).map(|r| r.hash))
-                    .collect();
-                (batch, old)
+        let old: Vec<Option<u128>> = which
+            .iter()
+            .map(|&i| {
+                let key = files.path(i).to_string_lossy();
+                self.state.record(&key).map(|r| r.hash)
             })
             .collect();
+        let sizes: Vec<u64> = which.iter().map(|&i| files.size(i)).collect();
+        let ranges = batches(&sizes);
         let (prep, progress) = (self.prep, self.progress);
         std::thread::scope(|scope| -> Result<()> {
             // One prepared batch waits while the next is prepared: memory stays bounded.
             let (tx, rx) = std::sync::mpsc::sync_channel::<PreparedBatch>(1);
+            let (which, old) = (&which, &old);
             scope.spawn(move || {
-                for (batch, old) in batches {
+                for range in ranges {
+                    let batch: Vec<InputFile> =
+                        which[range.clone()].iter().map(|&i| files.get(i)).collect();
                     let read_bytes = AtomicU64::new(0);
                     let prepared = batch
                         .par_iter()
-                        .zip(&old)
+                        .zip(&old[range])
                         .map(|(f, &old_hash)| {
                             let r = prep.file(f, old_hash, &read_bytes);
                             progress.advance(f.size);
@@ -364,9 +380,7 @@ impl Run<'_> {
                     }
                 }
             });
-            // Each batch's file list is dropped once added: on a million-file archive the
-            // walked list (about 200 bytes a file) shrinks as the run goes, instead of being
-            // held to the end, where the merges need the memory.
+            // Each batch's files are dropped once added.
             for (batch, prepared, bytes) in rx {
                 self.summary.bytes += bytes;
                 self.add_batch(&batch, prepared)?;
@@ -563,13 +577,19 @@ impl Run<'_> {
         doc.add_text(fields.content_hash, &content_hash);
         stored.id = id.clone();
         doc.add_text(fields.stored, serde_json::to_string(&stored)?);
-        self.writer.add_document(doc)?;
         self.summary.passages += passages.len();
+        // One batch: tantivy gives a batch to one indexing thread, so an article's documents
+        // are consecutive in one segment (article, passages in order, mentions), and merges
+        // keep them so. Search relies on it (`index::schema` describes the layout).
+        let mut docs = Vec::with_capacity(1 + passages.len() + mention_docs.len());
+        docs.push(doc);
         for mut p in passages.into_iter().chain(mention_docs) {
             p.add_text(fields.article_id, &id);
             p.add_text(fields.file, path);
-            self.writer.add_document(p)?;
+            docs.push(p);
         }
+        let docs = self.gate.admit(docs);
+        self.writer.run(docs.into_iter().map(UserOperation::Add))?;
         self.summary.articles += 1;
         self.since_commit += 1;
         Ok(())
@@ -624,7 +644,7 @@ impl Run<'_> {
 /// Opens the index writer. On a lock held by another process: fail with a clear message, or
 /// with `opts.wait` retry until it is free. Then reloads the reader, so the run starts from
 /// the last commit (another ingest may have committed while we waited).
-fn open_writer(index: &NewsIndex, opts: &IngestOptions) -> Result<IndexWriter> {
+fn open_writer(index: &NewsIndex, opts: &IngestOptions) -> Result<Writer> {
     let threads = opts.threads.max(1);
     let memory = opts.memory_bytes.max((15 << 20) * threads);
     // One merge thread, not tantivy's default four: concurrent merges of large segments
@@ -636,7 +656,10 @@ fn open_writer(index: &NewsIndex, opts: &IngestOptions) -> Result<IndexWriter> {
         .build();
     let mut told = false;
     let writer = loop {
-        match index.index.writer_with_options(options.clone()) {
+        match index
+            .index
+            .writer_with_options::<QueuedDoc>(options.clone())
+        {
             Ok(w) => break w,
             Err(tantivy::TantivyError::LockFailure(..)) if opts.wait => {
                 if !told {
@@ -729,26 +752,24 @@ impl IngestSummary {
     }
 }
 
-/// Groups file indices into batches of bounded total size, so memory stays bounded while
-/// each batch still gives rayon enough work for every core.
-fn batches(files: Vec<InputFile>) -> Vec<Vec<InputFile>> {
+/// Splits files (given by their sizes) into consecutive batches of bounded total size, so
+/// memory stays bounded while each batch still gives rayon enough work for every core.
+fn batches(sizes: &[u64]) -> Vec<std::ops::Range<usize>> {
     // Small enough that indexing starts soon and the two stages overlap well, large enough
     // that every rayon thread gets many files.
     const BATCH_BYTES: u64 = 4 << 20;
     const BATCH_FILES: usize = 256;
     let mut out = Vec::new();
-    let mut cur = Vec::new();
-    let mut cur_bytes = 0;
-    for f in files {
-        cur_bytes += f.size;
-        cur.push(f);
-        if cur_bytes >= BATCH_BYTES || cur.len() >= BATCH_FILES {
-            out.push(std::mem::take(&mut cur));
-            cur_bytes = 0;
+    let (mut start, mut bytes) = (0, 0);
+    for (i, &size) in sizes.iter().enumerate() {
+        bytes += size;
+        if bytes >= BATCH_BYTES || i + 1 - start >= BATCH_FILES {
+            out.push(start..i + 1);
+            (start, bytes) = (i + 1, 0);
         }
     }
-    if !cur.is_empty() {
-        out.push(cur);
+    if start < sizes.len() {
+        out.push(start..sizes.len());
     }
     out
 }

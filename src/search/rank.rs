@@ -10,20 +10,21 @@
 //! Queries with no scorable text term (only `topics:earn`, a date range...) keep tantivy's score.
 //! Every default here was chosen by measurement with `newsindex eval` (see the README).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Range;
 
 use anyhow::Result;
 use once_cell::sync::OnceCell;
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::StrColumn;
+use tantivy::columnar::{Column, StrColumn};
 use tantivy::fieldnorm::FieldNormReader;
 use tantivy::postings::{Postings, SegmentPostings};
-use tantivy::query::{BooleanQuery, Occur, Query};
+use tantivy::query::{BooleanQuery, EnableScoring, Occur, Query};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentOrdinal, SegmentReader, Term};
 
 use super::ords;
-use crate::index::schema::{text_analyzer, KIND_PASSAGE};
+use crate::index::schema::{text_analyzer, KIND_ARTICLE, KIND_PASSAGE};
 use crate::index::NewsIndex;
 
 /// How an article's passage scores make its score.
@@ -130,6 +131,8 @@ impl Default for RankParams {
 #[derive(Debug, Clone)]
 pub struct RankedArticle {
     pub id: String,
+    /// The article document (stored text), just before its first passage.
+    pub article: DocAddress,
     pub score: f32,
     /// (passage score, passage document), best first.
     pub passages: Vec<(f32, DocAddress)>,
@@ -200,6 +203,9 @@ struct Stats {
     n: f32,
     avg_headline: f32,
     avg_body: f32,
+    /// Number of articles, and their average body length in tokens (whole-article BM25).
+    articles: f32,
+    avg_article: f32,
 }
 
 fn stats(index: &NewsIndex, searcher: &Searcher) -> Result<Stats> {
@@ -213,10 +219,15 @@ fn stats(index: &NewsIndex, searcher: &Searcher) -> Result<Stats> {
         tok_h += r.inverted_index(f.headline)?.total_num_tokens();
         tok_b += r.inverted_index(f.body)?.total_num_tokens();
     }
+    let articles = searcher
+        .doc_freq(&Term::from_field_text(f.kind, KIND_ARTICLE))?
+        .max(1) as f32;
     Ok(Stats {
         n,
         avg_headline: (tok_h as f32 / n).max(1.0),
         avg_body: (tok_b as f32 / n).max(1.0),
+        articles,
+        avg_article: (tok_b as f32 / articles).max(1.0),
     })
 }
 
@@ -224,45 +235,64 @@ fn idf(n: f32, df: f32) -> f32 {
     (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
 }
 
-/// Per-article body lengths (sum of passage lengths) and article-level document frequencies,
-/// for whole-article BM25. Built once per searcher.
-struct ArticleStats {
-    len: HashMap<String, u32>,
-    avg_len: f32,
+/// Where one segment's articles are: the `article_id` column (an article is its id's ordinal
+/// here), `passage_no`, and the body's field norms. An article's documents are consecutive
+/// (see `index::schema`), so its passages are found from any one of them.
+#[derive(Clone)]
+struct SegmentArticles {
+    ids: StrColumn,
+    passage_no: Column<u64>,
+    norms: FieldNormReader,
+    max_doc: DocId,
 }
 
-fn article_stats(index: &NewsIndex, searcher: &Searcher) -> Result<ArticleStats> {
-    let f = &index.fields;
-    let mut len: HashMap<String, u32> = HashMap::new();
-    for r in searcher.segment_readers() {
-        let Some(col) = r.fast_fields().str("article_id")? else {
-            continue;
+impl SegmentArticles {
+    fn open(index: &NewsIndex, reader: &SegmentReader) -> Result<Option<SegmentArticles>> {
+        let Some(ids) = reader.fast_fields().str("article_id")? else {
+            return Ok(None);
         };
-        let norms = r.get_fieldnorms_reader(f.body)?;
-        let alive = r.alive_bitset();
-        let mut by_ord: HashMap<u64, u32> = HashMap::new();
-        for doc in 0..r.max_doc() {
-            if alive.is_some_and(|a| a.is_deleted(doc)) {
-                continue;
-            }
-            let n = norms.fieldnorm(doc);
-            if n == 0 {
-                continue;
-            }
-            if let Some(ord) = col.term_ords(doc).next() {
-                *by_ord.entry(ord).or_default() += n;
-            }
-        }
-        let mut ords: Vec<u64> = by_ord.keys().copied().collect();
-        ords::sort_unique(&mut ords);
-        for (name, ord) in ords::strings(&col, &ords)?.into_iter().zip(&ords) {
-            *len.entry(name.to_string()).or_default() += by_ord[ord];
-        }
+        Ok(Some(SegmentArticles {
+            ids,
+            passage_no: reader.fast_fields().u64("passage_no")?,
+            norms: reader.get_fieldnorms_reader(index.fields.body)?,
+            max_doc: reader.max_doc(),
+        }))
     }
-    let total: u64 = len.values().map(|&v| v as u64).sum();
-    let avg_len = (total as f32 / len.len().max(1) as f32).max(1.0);
-    Ok(ArticleStats { len, avg_len })
+
+    fn ord(&self, doc: DocId) -> Option<u64> {
+        self.ids.term_ords(doc).next()
+    }
+
+    /// The passage documents of the article that passage `doc` belongs to.
+    fn passages(&self, doc: DocId) -> Range<DocId> {
+        let ord = self.ord(doc);
+        let no = self.passage_no.first(doc).unwrap_or(0) as DocId;
+        let start = doc.saturating_sub(no);
+        if no > doc || self.ord(start) != ord {
+            // Not laid out as expected: the passage alone.
+            return doc..doc + 1;
+        }
+        let mut end = doc + 1;
+        while end < self.max_doc
+            && self.passage_no.first(end) == Some((end - start) as u64)
+            && self.ord(end) == ord
+        {
+            end += 1;
+        }
+        start..end
+    }
+
+    /// An article's body length: the sum of its passages' lengths.
+    fn body_len(&self, doc: DocId) -> u32 {
+        self.passages(doc).map(|d| self.norms.fieldnorm(d)).sum()
+    }
 }
+
+/// An article of the searcher: its segment and its id's ordinal in that segment.
+type ArticleKey = (SegmentOrdinal, u64);
+
+/// Candidate passages: sorted, disjoint doc ranges (whole articles) per segment.
+type Pool = BTreeMap<SegmentOrdinal, Vec<Range<DocId>>>;
 
 /// Ranks articles for many queries on one searcher (statistics are computed once).
 pub struct Ranker<'a> {
@@ -270,7 +300,10 @@ pub struct Ranker<'a> {
     searcher: Searcher,
     pub params: RankParams,
     stats: Stats,
-    articles: OnceCell<ArticleStats>,
+    /// Each segment's article columns, opened once: opening a column of millions of
+    /// documents reads its block index, which showed as a quarter of a search's time when
+    /// every stage opened its own.
+    segments: Vec<OnceCell<Option<SegmentArticles>>>,
 }
 
 impl<'a> Ranker<'a> {
@@ -279,10 +312,12 @@ impl<'a> Ranker<'a> {
         let stats = stats(index, &searcher)?;
         Ok(Ranker {
             index,
+            segments: (0..searcher.segment_readers().len())
+                .map(|_| OnceCell::new())
+                .collect(),
             searcher,
             params,
             stats,
-            articles: OnceCell::new(),
         })
     }
 
@@ -291,29 +326,32 @@ impl<'a> Ranker<'a> {
     }
 
     /// The best `limit` articles for `query`.
+    ///
+    /// The pool of candidate passages is chosen once, by the query as given; feedback then
+    /// re-ranks within it (the expanded query is never run over the whole index).
     pub fn rank(&self, query: &dyn Query, limit: usize) -> Result<Vec<RankedArticle>> {
+        let pool = self.candidates(query, limit)?;
+        let pool = pool.as_ref();
         let Some(fb) = self
             .params
             .feedback
             .filter(|fb| fb.docs > 0 && fb.terms > 0)
         else {
-            return self.rank_weighted(query, limit, &HashMap::new());
+            return self.rank_weighted(query, limit, pool, &HashMap::new());
         };
-        let first = self.rank_weighted(query, fb.docs, &HashMap::new())?;
+        let first = self.rank_weighted(query, fb.docs, pool, &HashMap::new())?;
         let original: HashSet<Term> = scoring_terms(self.index, query, false)
             .into_iter()
             .collect();
         if first.is_empty() || original.is_empty() {
-            return self.rank_weighted(query, limit, &HashMap::new());
+            return self.rank_weighted(query, limit, pool, &HashMap::new());
         }
         let f = &self.index.fields;
         let stop = stemmed_stop_words();
         let mut analyzer = text_analyzer();
         let mut weight: HashMap<String, f32> = HashMap::new();
         for a in &first {
-            let Some(art) = self.index.article(&self.searcher, &a.id)? else {
-                continue;
-            };
+            let art = self.index.stored_article(&self.searcher.doc(a.article)?)?;
             let mut tf: HashMap<String, u32> = HashMap::new();
             let mut len = 0u32;
             for text in [&art.headline, &art.body] {
@@ -332,8 +370,18 @@ impl<'a> Ranker<'a> {
                 *weight.entry(t).or_default() += c as f32 / len.max(1) as f32;
             }
         }
+        // The best `fb.terms` terms by weight x idf. A document frequency costs a dictionary
+        // lookup in every segment, so terms are taken by weight, heaviest first, and the
+        // search stops once even the highest possible idf (df = 2) cannot lift a term to the
+        // current last place: the same terms as scoring every one.
+        let mut by_weight: Vec<(String, f32)> = weight.into_iter().collect();
+        by_weight.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let idf_max = idf(self.stats.n, 2.0);
         let mut cand: Vec<(Term, f32)> = Vec::new();
-        for (t, w) in weight {
+        for (t, w) in by_weight {
+            if cand.len() >= fb.terms && w * idf_max < cand[fb.terms - 1].1 {
+                break;
+            }
             let term = Term::from_field_text(f.body, &t);
             if original.contains(&term) {
                 continue;
@@ -343,11 +391,11 @@ impl<'a> Ranker<'a> {
                 continue;
             }
             cand.push((term, w * idf(self.stats.n, df)));
+            cand.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            cand.truncate(fb.terms);
         }
-        cand.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        cand.truncate(fb.terms);
         let Some(max) = cand.first().map(|c| c.1) else {
-            return self.rank_weighted(query, limit, &HashMap::new());
+            return self.rank_weighted(query, limit, pool, &HashMap::new());
         };
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, query.box_clone())];
         let mut qweights = HashMap::new();
@@ -361,20 +409,23 @@ impl<'a> Ranker<'a> {
                 )),
             ));
         }
-        self.rank_weighted(&BooleanQuery::new(clauses), limit, &qweights)
+        self.rank_weighted(&BooleanQuery::new(clauses), limit, pool, &qweights)
     }
 
     /// Ranks with per-term query weights (1 when absent).
+    ///
+    /// Articles are keyed by (segment, id ordinal) throughout; id strings are read from the
+    /// column dictionaries only for the articles returned, since every lookup decompresses a
+    /// dictionary block.
     fn rank_weighted(
         &self,
         query: &dyn Query,
         limit: usize,
+        pool: Option<&Pool>,
         qweights: &HashMap<Term, f32>,
     ) -> Result<Vec<RankedArticle>> {
         let p = &self.params;
         let f = &self.index.fields;
-        let restricted = self.candidates(query, limit)?;
-        let query: &dyn Query = restricted.as_deref().unwrap_or(query);
         let terms = scoring_terms(self.index, query, p.stopwords);
         let mut specs = Vec::with_capacity(terms.len());
         for t in &terms {
@@ -395,14 +446,18 @@ impl<'a> Ranker<'a> {
         let collector = PassageCollector {
             specs: specs.clone(),
             params: p.clone(),
+            ranker: self,
         };
-        let passages = self.searcher.search(query, &collector)?;
+        let passages = match pool {
+            Some(ranges) => self.collect_in(query, &collector, ranges)?,
+            None => self.searcher.search(query, &collector)?,
+        };
         let scored = !specs.is_empty();
 
         // Group passages by article.
-        let mut groups: HashMap<std::sync::Arc<str>, Group> = HashMap::new();
+        let mut groups: HashMap<ArticleKey, Group> = HashMap::new();
         for ps in passages {
-            let g = groups.entry(ps.article).or_insert_with(|| Group {
+            let g = groups.entry((ps.segment, ps.ord)).or_insert_with(|| Group {
                 headline: 0.0,
                 passages: Vec::new(),
                 tfs: vec![0; specs.len()],
@@ -414,70 +469,116 @@ impl<'a> Ranker<'a> {
             g.passages
                 .push((ps.score, DocAddress::new(ps.segment, ps.doc)));
         }
-        let article_mix = if p.article_mix > 0.0 && scored {
-            let st = self
-                .articles
-                .get_or_try_init(|| article_stats(self.index, &self.searcher))?;
-            let n_art = st.len.len().max(1) as f32;
+        let article_weights = if p.article_mix > 0.0 && scored {
             let mut w = Vec::with_capacity(specs.len());
             for s in &specs {
                 w.push(if s.headline {
                     0.0
                 } else {
-                    idf(n_art, self.article_df(&s.term)? as f32)
+                    idf(self.stats.articles, self.article_df(&s.term)? as f32)
                 });
             }
-            Some((st, w))
+            Some(w)
         } else {
             None
         };
-        let mut out: Vec<RankedArticle> = groups
-            .into_iter()
-            .filter_map(|(id, mut g)| {
-                g.passages
-                    .sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-                let body: f32 = match p.agg {
-                    Agg::Best => g.passages[0].0,
-                    Agg::SumTop(n) => g.passages.iter().take(n).map(|x| x.0).sum(),
-                };
-                let mut score = if scored {
-                    body + p.headline_boost * g.headline
-                } else {
-                    body
-                };
-                if let Some((st, w)) = &article_mix {
-                    let len = st.len.get(&*id).copied().unwrap_or(0) as f32;
-                    let norm = p.k1 * (1.0 - p.b + p.b * len / st.avg_len);
-                    let mut a = 0.0;
-                    for (tf, wt) in g.tfs.iter().zip(w) {
-                        if *tf > 0 {
-                            let tf = *tf as f32;
-                            a += wt * tf * (p.k1 + 1.0) / (tf + norm);
-                        }
+        let mut out: Vec<(ArticleKey, RankedArticle)> = Vec::with_capacity(groups.len());
+        for (key, mut g) in groups {
+            g.passages
+                .sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            let body: f32 = match p.agg {
+                Agg::Best => g.passages[0].0,
+                Agg::SumTop(n) => g.passages.iter().take(n).map(|x| x.0).sum(),
+            };
+            let mut score = if scored {
+                body + p.headline_boost * g.headline
+            } else {
+                body
+            };
+            if let Some(w) = &article_weights {
+                let seg = self.segment(key.0)?;
+                let len = seg.map_or(0, |s| s.body_len(g.passages[0].1.doc_id)) as f32;
+                let norm = p.k1 * (1.0 - p.b + p.b * len / self.stats.avg_article);
+                let mut a = 0.0;
+                for (tf, wt) in g.tfs.iter().zip(w) {
+                    if *tf > 0 {
+                        let tf = *tf as f32;
+                        a += wt * tf * (p.k1 + 1.0) / (tf + norm);
                     }
-                    score += p.article_mix * a;
                 }
-                if scored && score <= 0.0 {
-                    return None;
-                }
-                Some(RankedArticle {
-                    id: id.to_string(),
-                    score,
-                    passages: g.passages,
-                })
-            })
-            .collect();
+                score += p.article_mix * a;
+            }
+            if scored && score <= 0.0 {
+                continue;
+            }
+            let article = RankedArticle {
+                id: String::new(),
+                article: DocAddress::new(key.0, 0),
+                score,
+                passages: g.passages,
+            };
+            out.push((key, article));
+        }
+        out.sort_by(|a, b| b.1.score.total_cmp(&a.1.score));
+        // Ties are broken by article id, so the articles tied with the last one kept are all
+        // named before cutting.
+        if let Some(cut) = out.get(limit.saturating_sub(1)).map(|a| a.1.score) {
+            let keep = out.partition_point(|a| a.1.score >= cut);
+            out.truncate(keep.max(limit));
+        }
+        self.name_articles(&mut out)?;
+        let mut out: Vec<RankedArticle> = out.into_iter().map(|(_, a)| a).collect();
         out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
         out.truncate(limit);
         Ok(out)
     }
 
+    /// A segment's article columns (None for a segment without article ids).
+    fn segment(&self, seg: SegmentOrdinal) -> Result<Option<&SegmentArticles>> {
+        let cell = &self.segments[seg as usize];
+        let arts = cell.get_or_try_init(|| {
+            SegmentArticles::open(self.index, self.searcher.segment_reader(seg))
+        })?;
+        Ok(arts.as_ref())
+    }
+
+    /// Fills in the article ids (one batched dictionary pass per segment) and the article
+    /// documents (just before the first passage).
+    fn name_articles(&self, articles: &mut [(ArticleKey, RankedArticle)]) -> Result<()> {
+        for ((seg, _), a) in articles.iter_mut() {
+            let best = a.passages[0].1.doc_id;
+            let first = match self.segment(*seg)? {
+                Some(s) => s.passages(best).start,
+                None => best,
+            };
+            a.article = DocAddress::new(*seg, first.saturating_sub(1));
+        }
+        let mut by_segment: HashMap<SegmentOrdinal, Vec<u64>> = HashMap::new();
+        for ((seg, ord), _) in articles.iter() {
+            by_segment.entry(*seg).or_default().push(*ord);
+        }
+        let mut names: HashMap<ArticleKey, std::sync::Arc<str>> = HashMap::new();
+        for (seg, mut o) in by_segment {
+            let Some(arts) = self.segment(seg)? else {
+                continue;
+            };
+            ords::sort_unique(&mut o);
+            for (name, ord) in ords::strings(&arts.ids, &o)?.into_iter().zip(&o) {
+                names.insert((seg, *ord), name);
+            }
+        }
+        for (key, a) in articles.iter_mut() {
+            a.id = names.get(key).map(|n| n.to_string()).unwrap_or_default();
+        }
+        Ok(())
+    }
+
     /// First stage: the articles of the best `max(1000, 20 x limit)` passages by tantivy's own
-    /// BM25 (block-max WAND, so it does not visit every match). The full scoring below then
-    /// only visits the passages of those articles. None when the query matches fewer passages
-    /// than that (nothing to prune). This keeps `search` fast on large archives; `eval` ranks
-    /// 1000 articles, so its pool is 20,000 passages.
-    fn candidates(&self, query: &dyn Query, limit: usize) -> Result<Option<Box<dyn Query>>> {
+    /// BM25 (block-max WAND, so it does not visit every match), as the doc ranges of their
+    /// passages in each segment. The full scoring then only visits those passages. None when
+    /// the query matches fewer passages than that (nothing to prune). This keeps `search` fast
+    /// on large archives; `eval` ranks 1000 articles, so its pool is 20,000 passages.
+    fn candidates(&self, query: &dyn Query, limit: usize) -> Result<Option<Pool>> {
         use tantivy::collector::TopDocs;
         // Never more than the index holds: TopDocs allocates for its limit.
         let k = limit
@@ -490,45 +591,77 @@ impl<'a> Ranker<'a> {
         if top.len() < k {
             return Ok(None);
         }
-        let mut by_segment: HashMap<SegmentOrdinal, Vec<DocId>> = HashMap::new();
+        let mut by_segment: BTreeMap<SegmentOrdinal, Vec<DocId>> = BTreeMap::new();
         for (_, addr) in top {
             by_segment
                 .entry(addr.segment_ord)
                 .or_default()
                 .push(addr.doc_id);
         }
-        let mut ids: HashSet<String> = HashSet::new();
-        for (seg, docs) in by_segment {
-            let reader = self.searcher.segment_reader(seg);
-            let Some(col) = reader.fast_fields().str("article_id")? else {
+        let mut out = BTreeMap::new();
+        for (seg, mut docs) in by_segment {
+            let Some(arts) = self.segment(seg)? else {
                 continue;
             };
-            let mut o: Vec<u64> = docs
-                .iter()
-                .filter_map(|&d| col.term_ords(d).next())
-                .collect();
-            ords::sort_unique(&mut o);
-            ids.extend(ords::strings(&col, &o)?.iter().map(|n| n.to_string()));
+            docs.sort_unstable();
+            let mut ranges: Vec<Range<DocId>> = Vec::new();
+            for d in docs {
+                if ranges.last().is_some_and(|r| r.contains(&d)) {
+                    continue;
+                }
+                ranges.push(arts.passages(d));
+            }
+            out.insert(seg, ranges);
         }
-        let f = &self.index.fields;
-        let terms = ids.iter().map(|id| Term::from_field_text(f.article_id, id));
-        Ok(Some(Box::new(BooleanQuery::new(vec![
-            (Occur::Must, query.box_clone()),
-            (
-                Occur::Must,
-                Box::new(tantivy::query::ConstScoreQuery::new(
-                    Box::new(tantivy::query::TermSetQuery::new(terms)),
-                    0.0,
-                )),
-            ),
-        ]))))
+        Ok(Some(out))
     }
 
-    /// Number of distinct articles whose passages hold `term`.
+    /// Runs `collector` over the documents of `query` that fall in `ranges` (sorted, disjoint).
+    fn collect_in(
+        &self,
+        query: &dyn Query,
+        collector: &PassageCollector,
+        ranges: &Pool,
+    ) -> Result<Vec<PassageScore>> {
+        let scoring = if collector.requires_scoring() {
+            EnableScoring::enabled_from_searcher(&self.searcher)
+        } else {
+            EnableScoring::disabled_from_searcher(&self.searcher)
+        };
+        let weight = query.weight(scoring)?;
+        // Segments in parallel, on the index's search threads.
+        let per_segment = self.searcher.index().search_executor().map(
+            |(&seg, ranges): (&SegmentOrdinal, &Vec<Range<DocId>>)| {
+                let reader = self.searcher.segment_reader(seg);
+                let mut child = collector.for_segment(seg, reader)?;
+                let mut scorer = weight.scorer(reader, 1.0)?;
+                let alive = reader.alive_bitset();
+                for r in ranges {
+                    let mut doc = scorer.doc();
+                    if doc < r.start {
+                        doc = scorer.seek(r.start);
+                    }
+                    while doc < r.end {
+                        if alive.is_none_or(|a| a.is_alive(doc)) {
+                            child.collect(doc, scorer.score());
+                        }
+                        doc = scorer.advance();
+                    }
+                }
+                Ok(child.harvest())
+            },
+            ranges.iter(),
+        )?;
+        Ok(per_segment.into_iter().flatten().collect())
+    }
+
+    /// Number of distinct articles whose passages hold `term`. An article's passages are
+    /// consecutive, so its postings are too: each change of article id in a posting list is
+    /// one more article.
     fn article_df(&self, term: &Term) -> Result<usize> {
-        let mut seen: HashSet<std::sync::Arc<str>> = HashSet::new();
-        for r in self.searcher.segment_readers() {
-            let Some(col) = r.fast_fields().str("article_id")? else {
+        let mut n = 0;
+        for (seg, r) in self.searcher.segment_readers().iter().enumerate() {
+            let Some(col) = self.segment(seg as SegmentOrdinal)?.map(|a| &a.ids) else {
                 continue;
             };
             let inv = r.inverted_index(term.field())?;
@@ -536,18 +669,20 @@ impl<'a> Ranker<'a> {
                 continue;
             };
             let alive = r.alive_bitset();
-            let mut o = Vec::new();
+            let mut last = None;
             let mut doc = post.doc();
             while doc != tantivy::TERMINATED {
-                if !alive.is_some_and(|a| a.is_deleted(doc)) {
-                    o.extend(col.term_ords(doc).next());
+                if alive.is_none_or(|a| a.is_alive(doc)) {
+                    let ord = col.term_ords(doc).next();
+                    if ord.is_some() && ord != last {
+                        n += 1;
+                        last = ord;
+                    }
                 }
                 doc = post.advance();
             }
-            ords::sort_unique(&mut o);
-            seen.extend(ords::strings(&col, &o)?);
         }
-        Ok(seen.len())
+        Ok(n)
     }
 }
 
@@ -567,7 +702,8 @@ struct TermSpec {
 }
 
 struct PassageScore {
-    article: std::sync::Arc<str>,
+    /// The article: its id's ordinal in the segment's `article_id` column.
+    ord: u64,
     segment: SegmentOrdinal,
     doc: DocId,
     /// Body BM25 + proximity bonus (or tantivy's score when nothing scores).
@@ -578,12 +714,13 @@ struct PassageScore {
     body_tfs: Vec<u32>,
 }
 
-struct PassageCollector {
+struct PassageCollector<'r> {
     specs: Vec<TermSpec>,
     params: RankParams,
+    ranker: &'r Ranker<'r>,
 }
 
-impl Collector for PassageCollector {
+impl Collector for PassageCollector<'_> {
     type Fruit = Vec<PassageScore>;
     type Child = PassageSegmentCollector;
 
@@ -612,7 +749,11 @@ impl Collector for PassageCollector {
             segment,
             terms,
             params: self.params.clone(),
-            ids: reader.fast_fields().str("article_id")?,
+            ids: self
+                .ranker
+                .segment(segment)
+                .map_err(|e| tantivy::TantivyError::InternalError(e.to_string()))?
+                .map(|a| a.ids.clone()),
             out: Vec::new(),
             pos: Vec::new(),
         })
@@ -638,8 +779,7 @@ struct PassageSegmentCollector {
     terms: Vec<SegTerm>,
     params: RankParams,
     ids: Option<StrColumn>,
-    /// (article id ordinal, score): ids are resolved in one batch at the end.
-    out: Vec<(u64, PassageScore)>,
+    out: Vec<PassageScore>,
     pos: Vec<(Vec<u32>, f32)>,
 }
 
@@ -691,35 +831,18 @@ impl SegmentCollector for PassageSegmentCollector {
         } else {
             body
         };
-        self.out.push((
+        self.out.push(PassageScore {
             ord,
-            PassageScore {
-                article: std::sync::Arc::from(""),
-                segment: self.segment,
-                doc,
-                score,
-                headline,
-                body_tfs,
-            },
-        ));
+            segment: self.segment,
+            doc,
+            score,
+            headline,
+            body_tfs,
+        });
     }
 
     fn harvest(self) -> Vec<PassageScore> {
-        let Some(ids) = &self.ids else {
-            return Vec::new();
-        };
-        let mut o: Vec<u64> = self.out.iter().map(|(ord, _)| *ord).collect();
-        ords::sort_unique(&mut o);
-        let Ok(names) = ords::strings(ids, &o) else {
-            return Vec::new();
-        };
         self.out
-            .into_iter()
-            .map(|(ord, mut ps)| {
-                ps.article = names[ords::index_of(&o, ord)].clone();
-                ps
-            })
-            .collect()
     }
 }
 

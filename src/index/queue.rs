@@ -1,0 +1,122 @@
+//! A bounded hand-over of documents to tantivy's indexing threads.
+//!
+//! tantivy queues added documents in a channel bounded at 10,000 *operations*. An article is
+//! one operation of 10 to 30 documents (so that its documents stay consecutive in one
+//! segment), so that bound alone let 100,000 documents, over 100 MB, wait in the channel
+//! whenever tagging ran ahead of indexing. Each document we add therefore carries a ticket
+//! that the indexing thread drops once it has indexed the document, and `admit` waits while
+//! more than a fixed number of documents are out: memory stays bounded by a constant, not by
+//! how far one stage runs ahead of the other.
+
+use std::sync::{Arc, Condvar, Mutex};
+
+use tantivy::schema::Document;
+use tantivy::TantivyDocument;
+
+/// Documents allowed between us and tantivy's indexing threads: a few hundred articles,
+/// which keeps both indexing threads fed.
+const MAX_OUT: usize = 8192;
+
+/// A document with its ticket.
+pub struct QueuedDoc {
+    doc: TantivyDocument,
+    _ticket: Option<Ticket>,
+}
+
+impl QueuedDoc {
+    /// A document outside the gate's count (file records, rare and small).
+    pub fn untracked(doc: TantivyDocument) -> QueuedDoc {
+        QueuedDoc { doc, _ticket: None }
+    }
+}
+
+impl Document for QueuedDoc {
+    type Value<'a> = <TantivyDocument as Document>::Value<'a>;
+    type FieldsValuesIter<'a> = <TantivyDocument as Document>::FieldsValuesIter<'a>;
+
+    fn iter_fields_and_values(&self) -> Self::FieldsValuesIter<'_> {
+        self.doc.iter_fields_and_values()
+    }
+}
+
+/// The index writer, taking tracked documents.
+pub type Writer = tantivy::IndexWriter<QueuedDoc>;
+
+/// Counts the documents handed to tantivy and not indexed yet.
+#[derive(Default)]
+pub struct Gate {
+    out: Mutex<usize>,
+    freed: Condvar,
+}
+
+/// Returned (dropped) when tantivy has indexed the document.
+pub struct Ticket(Arc<Gate>);
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let mut out = self.0.out.lock().unwrap_or_else(|e| e.into_inner());
+        *out -= 1;
+        if *out <= MAX_OUT / 2 {
+            self.0.freed.notify_one();
+        }
+    }
+}
+
+impl Gate {
+    /// Waits until `docs` more documents may go out (an article larger than the whole
+    /// allowance goes alone), then wraps them with their tickets.
+    pub fn admit(self: &Arc<Gate>, docs: Vec<TantivyDocument>) -> Vec<QueuedDoc> {
+        let n = docs.len();
+        {
+            let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+            while *out > 0 && *out + n > MAX_OUT {
+                out = self.freed.wait(out).unwrap_or_else(|e| e.into_inner());
+            }
+            *out += n;
+        }
+        docs.into_iter()
+            .map(|doc| QueuedDoc {
+                doc,
+                _ticket: Some(Ticket(Arc::clone(self))),
+            })
+            .collect()
+    }
+
+    /// Documents out now.
+    #[cfg(test)]
+    fn out(&self) -> usize {
+        *self.out.lock().unwrap()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tickets_return_when_documents_are_dropped_and_admit_waits_for_them() {
+        let gate = Arc::new(Gate::default());
+        let docs = gate.admit(vec![TantivyDocument::default(); MAX_OUT]);
+        assert_eq!(gate.out(), MAX_OUT);
+        // The next admission must wait until the first documents are indexed (dropped).
+        let waiter = {
+            let gate = Arc::clone(&gate);
+            std::thread::spawn(move || gate.admit(vec![TantivyDocument::default(); 10]))
+        };
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(!waiter.is_finished(), "admitted past the allowance");
+        drop(docs);
+        let admitted = waiter.join().unwrap();
+        assert_eq!(admitted.len(), 10);
+        assert_eq!(gate.out(), 10);
+        drop(admitted);
+        assert_eq!(gate.out(), 0);
+        // An article larger than the allowance still goes, alone.
+        let big = Arc::new(Gate::default());
+        assert_eq!(
+            big.admit(vec![TantivyDocument::default(); MAX_OUT + 5])
+                .len(),
+            MAX_OUT + 5
+        );
+    }
+}
