@@ -290,8 +290,12 @@ pub fn ingest(
     let Run {
         mut writer,
         mut summary,
+        state,
         ..
     } = run;
+    // The run's bookkeeping (about 270 bytes an article) is not needed for the last commit
+    // and merges, which are the peak of an ingest's memory: free it first.
+    drop(state);
     let t = Instant::now();
     summary.stages.index = started.elapsed().as_secs_f64();
     writer.commit().context("commit failed")?;
@@ -345,15 +349,15 @@ impl Run<'_> {
         }
         // The old hashes are looked up before any file of this round is processed: each file
         // occurs once in a round, so no file's record changes before the file itself is added.
-        let old: Vec<Option<u128>> = which
+        // 0 for none (a digest of 0 has probability 2^-128): 16 bytes a file, not 32.
+        let old: Vec<u128> = which
             .iter()
             .map(|&i| {
                 let key = files.path(i).to_string_lossy();
-                self.state.record(&key).map(|r| r.hash)
+                self.state.record(&key).map_or(0, |r| r.hash)
             })
             .collect();
-        let sizes: Vec<u64> = which.iter().map(|&i| files.size(i)).collect();
-        let ranges = batches(&sizes);
+        let ranges = batches(which.iter().map(|&i| files.size(i)));
         let (prep, progress) = (self.prep, self.progress);
         std::thread::scope(|scope| -> Result<()> {
             // One prepared batch waits while the next is prepared: memory stays bounded.
@@ -368,6 +372,7 @@ impl Run<'_> {
                         .par_iter()
                         .zip(&old[range])
                         .map(|(f, &old_hash)| {
+                            let old_hash = (old_hash != 0).then_some(old_hash);
                             let r = prep.file(f, old_hash, &read_bytes);
                             progress.advance(f.size);
                             r
@@ -754,22 +759,23 @@ impl IngestSummary {
 
 /// Splits files (given by their sizes) into consecutive batches of bounded total size, so
 /// memory stays bounded while each batch still gives rayon enough work for every core.
-fn batches(sizes: &[u64]) -> Vec<std::ops::Range<usize>> {
+fn batches(sizes: impl ExactSizeIterator<Item = u64>) -> Vec<std::ops::Range<usize>> {
     // Small enough that indexing starts soon and the two stages overlap well, large enough
     // that every rayon thread gets many files.
     const BATCH_BYTES: u64 = 4 << 20;
     const BATCH_FILES: usize = 256;
     let mut out = Vec::new();
+    let n = sizes.len();
     let (mut start, mut bytes) = (0, 0);
-    for (i, &size) in sizes.iter().enumerate() {
+    for (i, size) in sizes.enumerate() {
         bytes += size;
         if bytes >= BATCH_BYTES || i + 1 - start >= BATCH_FILES {
             out.push(start..i + 1);
             (start, bytes) = (i + 1, 0);
         }
     }
-    if start < sizes.len() {
-        out.push(start..sizes.len());
+    if start < n {
+        out.push(start..n);
     }
     out
 }
