@@ -65,12 +65,25 @@ impl Drop for Ticket {
 impl Gate {
     /// Waits until `docs` more documents may go out (an article larger than the whole
     /// allowance goes alone), then wraps them with their tickets.
+    ///
+    /// If no ticket comes back for a minute, it stops waiting: tantivy's indexing threads have
+    /// stopped (an error such as a full disk), and the next hand-over reports their error
+    /// instead of this run hanging.
     pub fn admit(self: &Arc<Gate>, docs: Vec<TantivyDocument>) -> Vec<QueuedDoc> {
+        const STALLED: std::time::Duration = std::time::Duration::from_secs(60);
         let n = docs.len();
         {
             let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
             while *out > 0 && *out + n > MAX_OUT {
-                out = self.freed.wait(out).unwrap_or_else(|e| e.into_inner());
+                let before = *out;
+                let (guard, timeout) = self
+                    .freed
+                    .wait_timeout(out, STALLED)
+                    .unwrap_or_else(|e| e.into_inner());
+                out = guard;
+                if timeout.timed_out() && *out >= before {
+                    break;
+                }
             }
             *out += n;
         }

@@ -44,6 +44,8 @@ pub enum WalkErrorKind {
 pub struct FileList {
     arena: Vec<u8>,
     entries: Vec<Entry>,
+    /// Relative paths that are not a tail of their path (never from a walk; kept exact).
+    other_rels: std::collections::HashMap<usize, String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -96,9 +98,13 @@ impl FileList {
     pub fn get(&self, i: usize) -> InputFile {
         let e = self.entries[i];
         let bytes = self.bytes(i);
+        let rel = match self.other_rels.get(&i) {
+            Some(rel) => rel.clone(),
+            None => String::from_utf8_lossy(&bytes[e.rel as usize..]).into_owned(),
+        };
         InputFile {
             path: self.path(i).to_path_buf(),
-            rel: String::from_utf8_lossy(&bytes[e.rel as usize..]).into_owned(),
+            rel,
             format: e.format,
             size: e.size,
             mtime: e.mtime as u128,
@@ -109,16 +115,21 @@ impl FileList {
         (0..self.len()).map(|i| self.get(i))
     }
 
-    /// Appends a file. `rel` must be a suffix of `path` (as `Path::strip_prefix` returns), or
-    /// the whole relative path is stored as the path's tail is not it.
+    /// Appends a file.
     pub fn push(&mut self, f: &InputFile) {
         let bytes = f.path.as_os_str().as_encoded_bytes();
-        let rel = if bytes.ends_with(f.rel.as_bytes()) {
-            bytes.len() - f.rel.len()
+        if bytes.ends_with(f.rel.as_bytes()) {
+            self.push_parts(
+                &f.path,
+                bytes.len() - f.rel.len(),
+                f.format,
+                f.size,
+                f.mtime,
+            );
         } else {
-            0
-        };
-        self.push_parts(&f.path, rel, f.format, f.size, f.mtime);
+            self.other_rels.insert(self.entries.len(), f.rel.clone());
+            self.push_parts(&f.path, 0, f.format, f.size, f.mtime);
+        }
     }
 
     fn push_parts(&mut self, path: &Path, rel: usize, format: Format, size: u64, mtime: u128) {
@@ -137,6 +148,9 @@ impl FileList {
     fn select(&self, keep: impl Iterator<Item = usize>) -> FileList {
         let mut out = FileList::default();
         for i in keep {
+            if let Some(rel) = self.other_rels.get(&i) {
+                out.other_rels.insert(out.entries.len(), rel.clone());
+            }
             let e = self.entries[i];
             out.arena.extend_from_slice(self.bytes(i));
             out.entries.push(Entry {
@@ -346,6 +360,14 @@ mod tests {
         assert_eq!(walked.files.get(0).rel, "b/c.txt");
         assert_eq!(walked.files.get(1).rel, "news/a.txt");
         assert_eq!(walked.files.get(1).size, 6);
+        // A list made from `InputFile`s gives them back as they were.
+        let mut odd = walked.files.get(0);
+        odd.rel = "elsewhere/c.txt".into();
+        let list: FileList = [walked.files.get(1), odd.clone()].into_iter().collect();
+        assert_eq!(list.get(0).rel, "news/a.txt");
+        assert_eq!(list.get(1).rel, "elsewhere/c.txt");
+        assert_eq!(list.get(1).path, odd.path);
+        assert_eq!(list.get(1).mtime, odd.mtime);
         assert!(walked.errors.is_empty());
     }
 }
