@@ -212,49 +212,69 @@ pub fn for_each_article(
     let searcher = index.searcher();
     let docs = searcher.search(&TermSetQuery::new(terms), &SegmentDocs)?;
 
-    // Every matched record, copied into one buffer, with its article id.
-    let mut arena: Vec<u8> = Vec::new();
+    // Every matched record, copied into one buffer, with its article id. Segments are read
+    // in parallel (each into its own buffer, joined after): reading the records is a
+    // dictionary lookup per block, most of the time of a name with thousands of mentions.
     struct Entry {
         range: (usize, usize),
         id: Arc<str>,
         date: Option<(usize, usize)>,
     }
-    let mut entries: Vec<Entry> = Vec::new();
-    for (seg, seg_docs) in docs {
-        let reader = searcher.segment_reader(seg);
-        let ff = reader.fast_fields();
-        let (Some(data), Some(ids)) = (ff.bytes("mention_data")?, ff.str("article_id")?) else {
-            continue;
-        };
-        let rows: Vec<(u64, u64)> = seg_docs
-            .iter()
-            .filter_map(|&d| Some((data.term_ords(d).next()?, ids.term_ords(d).next()?)))
-            .collect();
-        let mut data_ords: Vec<u64> = rows.iter().map(|r| r.0).collect();
-        ords::sort_unique(&mut data_ords);
-        let mut ranges = Vec::with_capacity(data_ords.len());
-        ords::for_each_bytes(&data, &data_ords, |_, b| {
-            ranges.push((arena.len(), arena.len() + b.len()));
-            arena.extend_from_slice(b);
-        })?;
-        let mut id_ords: Vec<u64> = rows.iter().map(|r| r.1).collect();
-        ords::sort_unique(&mut id_ords);
-        let names = ords::strings(&ids, &id_ords)?;
-        for (d, i) in rows {
-            let range = ranges[ords::index_of(&data_ords, d)];
-            let Some(h) = mention_data::header(&arena[range.0..range.1]) else {
-                bail!("damaged mention record in the index: run `newsindex check`");
+    let per_segment = searcher.index().search_executor().map(
+        |(seg, seg_docs): (SegmentOrdinal, Vec<DocId>)| -> tantivy::Result<(Vec<u8>, Vec<Entry>)> {
+            let damaged = || {
+                tantivy::TantivyError::InternalError(
+                    "damaged mention record in the index: run `newsindex check`".into(),
+                )
             };
-            let date = h.date.map(|s| {
-                let at = s.as_ptr() as usize - arena[range.0..].as_ptr() as usize + range.0;
-                (at, at + s.len())
-            });
-            entries.push(Entry {
-                range,
-                id: names[ords::index_of(&id_ords, i)].clone(),
-                date,
-            });
-        }
+            let reader = searcher.segment_reader(seg);
+            let ff = reader.fast_fields();
+            let (Some(data), Some(ids)) = (ff.bytes("mention_data")?, ff.str("article_id")?) else {
+                return Ok((Vec::new(), Vec::new()));
+            };
+            let rows: Vec<(u64, u64)> = seg_docs
+                .iter()
+                .filter_map(|&d| Some((data.term_ords(d).next()?, ids.term_ords(d).next()?)))
+                .collect();
+            let mut data_ords: Vec<u64> = rows.iter().map(|r| r.0).collect();
+            ords::sort_unique(&mut data_ords);
+            let mut arena: Vec<u8> = Vec::new();
+            let mut ranges = Vec::with_capacity(data_ords.len());
+            ords::for_each_bytes(&data, &data_ords, |_, b| {
+                ranges.push((arena.len(), arena.len() + b.len()));
+                arena.extend_from_slice(b);
+            })?;
+            let mut id_ords: Vec<u64> = rows.iter().map(|r| r.1).collect();
+            ords::sort_unique(&mut id_ords);
+            let names = ords::strings(&ids, &id_ords)?;
+            let mut entries = Vec::with_capacity(rows.len());
+            for (d, i) in rows {
+                let range = ranges[ords::index_of(&data_ords, d)];
+                let h = mention_data::header(&arena[range.0..range.1]).ok_or_else(damaged)?;
+                let date = h.date.map(|s| {
+                    let at = s.as_ptr() as usize - arena[range.0..].as_ptr() as usize + range.0;
+                    (at, at + s.len())
+                });
+                entries.push(Entry {
+                    range,
+                    id: names[ords::index_of(&id_ords, i)].clone(),
+                    date,
+                });
+            }
+            Ok((arena, entries))
+        },
+        docs.into_iter(),
+    )?;
+    let mut arena: Vec<u8> = Vec::with_capacity(per_segment.iter().map(|p| p.0.len()).sum());
+    let mut entries: Vec<Entry> = Vec::new();
+    for (seg_arena, seg_entries) in per_segment {
+        let base = arena.len();
+        arena.extend_from_slice(&seg_arena);
+        entries.extend(seg_entries.into_iter().map(|e| Entry {
+            range: (base + e.range.0, base + e.range.1),
+            date: e.date.map(|(a, b)| (base + a, base + b)),
+            id: e.id,
+        }));
     }
     // A timeline: oldest first, undated last.
     let date_of = |e: &Entry| e.date.map(|(a, b)| &arena[a..b]);
