@@ -2,8 +2,8 @@
 //!
 //! tantivy queues added documents in a channel bounded at 10,000 *operations*. An article is
 //! one operation of 10 to 30 documents (so that its documents stay consecutive in one
-//! segment), so that bound alone let 100,000 documents, over 100 MB, wait in the channel
-//! whenever tagging ran ahead of indexing. Each document we add therefore carries a ticket
+//! segment), so that bound alone let the documents of 10,000 articles, over 100,000, wait in
+//! the channel whenever tagging ran ahead of indexing. Each document we add therefore carries a ticket
 //! that the indexing thread drops once it has indexed the document, and `admit` waits while
 //! more than a fixed number of documents are out: memory stays bounded by a constant, not by
 //! how far one stage runs ahead of the other.
@@ -36,6 +36,10 @@ impl Document for QueuedDoc {
 
     fn iter_fields_and_values(&self) -> Self::FieldsValuesIter<'_> {
         self.doc.iter_fields_and_values()
+    }
+
+    fn into_tantivy_document(self) -> TantivyDocument {
+        self.doc
     }
 }
 
