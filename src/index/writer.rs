@@ -593,8 +593,8 @@ impl Run<'_> {
             p.add_text(fields.file, path);
             docs.push(p);
         }
-        let docs = self.gate.admit(docs);
-        self.writer.run(docs.into_iter().map(UserOperation::Add))?;
+        self.writer
+            .run(self.gate.admit(docs).map(UserOperation::Add))?;
         self.summary.articles += 1;
         self.since_commit += 1;
         Ok(())

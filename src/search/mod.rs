@@ -12,7 +12,7 @@ pub mod rank;
 use anyhow::Result;
 use serde::Serialize;
 use tantivy::query::Query;
-use tantivy::Searcher;
+use tantivy::{DocAddress, Searcher};
 
 pub use query::Conjunction;
 pub use rank::RankParams;
@@ -113,7 +113,7 @@ pub fn search_query(
             };
             ps.push(cols.read(addr.doc_id, score));
         }
-        groups.push((a.id, a.score, ps));
+        groups.push((a.id, a.article, a.score, ps));
     }
     build_hits(index, searcher, groups, &highlighter)
 }
@@ -156,14 +156,12 @@ struct PassageRef {
 fn build_hits(
     index: &NewsIndex,
     searcher: &Searcher,
-    groups: Vec<(String, f32, Vec<PassageRef>)>,
+    groups: Vec<(String, DocAddress, f32, Vec<PassageRef>)>,
     highlighter: &Highlighter,
 ) -> Result<Vec<Hit>> {
     let mut hits = Vec::new();
-    for (id, article_score, passages) in groups {
-        let Some(article) = index.article(searcher, &id)? else {
-            continue; // deleted between the two reads: cannot happen on one searcher
-        };
+    for (id, article_doc, article_score, passages) in groups {
+        let article = index.stored_article(&searcher.doc(article_doc)?)?;
         let headline_highlights = highlighter.headline(&article.headline);
         for p in passages {
             let passage = char_slice(&article.body, p.start, p.end);

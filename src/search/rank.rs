@@ -238,7 +238,6 @@ fn idf(n: f32, df: f32) -> f32 {
 /// Where one segment's articles are: the `article_id` column (an article is its id's ordinal
 /// here), `passage_no`, and the body's field norms. An article's documents are consecutive
 /// (see `index::schema`), so its passages are found from any one of them.
-#[derive(Clone)]
 struct SegmentArticles {
     ids: StrColumn,
     passage_no: Column<u64>,
