@@ -29,6 +29,7 @@ pub struct CheckReport {
     pub articles: u64,
     pub passages: u64,
     pub files: u64,
+    /// Mention records: one per article and entity.
     pub mentions: u64,
     /// Number of problems found (the list may be shortened).
     pub problem_count: usize,
@@ -182,7 +183,6 @@ fn check_documents(index: &NewsIndex, report: &mut CheckReport, problems: &mut P
         schema::KIND_ARTICLE,
         schema::KIND_PASSAGE,
         schema::KIND_FILE,
-        schema::KIND_MENTION,
     ] {
         let q = TermQuery::new(
             Term::from_field_text(f.kind, kind),
@@ -205,7 +205,6 @@ fn check_documents(index: &NewsIndex, report: &mut CheckReport, problems: &mut P
     // article id -> (file, body length in chars)
     let mut articles: HashMap<String, (String, u64)> = HashMap::new();
     let mut passages: Vec<PassageInfo> = Vec::new();
-    let mut mention_ids: Vec<(String, String)> = Vec::new();
     // file path -> article ids in its record
     let mut records: HashMap<String, Vec<String>> = HashMap::new();
     for (seg_ord, seg) in searcher.segment_readers().iter().enumerate() {
@@ -215,9 +214,11 @@ fn check_documents(index: &NewsIndex, report: &mut CheckReport, problems: &mut P
             ff.u64("passage_end"),
             ff.str("article_id"),
             ff.u64("passage_no"),
+            ff.bytes("mention_data"),
+            ff.str("entity_count"),
         );
-        let (starts, ends, ids, numbers) = match columns {
-            (Ok(s), Ok(e), Ok(ids), Ok(n)) => (s, e, ids, n),
+        let (starts, ends, ids, numbers, mention_records, counts) = match columns {
+            (Ok(s), Ok(e), Ok(ids), Ok(n), Ok(r), Ok(c)) => (s, e, ids, n, r, c),
             _ => {
                 problems.push(
                     "fast_fields",
@@ -261,6 +262,20 @@ fn check_documents(index: &NewsIndex, report: &mut CheckReport, problems: &mut P
             match kinds.get(&addr).copied() {
                 Some(schema::KIND_ARTICLE) => {
                     report.articles += 1;
+                    // One mention record and one count per entity of the article.
+                    let n_records = mention_records
+                        .as_ref()
+                        .map_or(0, |c| c.term_ords(doc_id).count());
+                    let n_counts = counts.as_ref().map_or(0, |c| c.term_ords(doc_id).count());
+                    if n_records != n_counts {
+                        problems.push(
+                            "mentions",
+                            format!(
+                                "{at}: {n_records} mention records for {n_counts} entity counts"
+                            ),
+                        );
+                    }
+                    report.mentions += n_records as u64;
                     let Some(json) = text(f.stored) else {
                         problems.push("article", format!("{at}: article without its stored text"));
                         continue;
@@ -350,23 +365,11 @@ fn check_documents(index: &NewsIndex, report: &mut CheckReport, problems: &mut P
                         at,
                     });
                 }
-                Some(_) => {
-                    report.mentions += 1;
-                    mention_ids.push((id_of(doc_id), at));
-                }
-                None => problems.push(
+                _ => problems.push(
                     "document",
-                    format!("{at}: not an article, passage, mention or file document"),
+                    format!("{at}: not an article, passage or file document"),
                 ),
             }
-        }
-    }
-    for (id, at) in &mention_ids {
-        if !articles.contains_key(id) {
-            problems.push(
-                "orphan_mention",
-                format!("{at}: mention document of article {id:?}, which is not in the index"),
-            );
         }
     }
     let mut with_passage: HashSet<&str> = HashSet::new();
@@ -440,7 +443,6 @@ fn check_documents(index: &NewsIndex, report: &mut CheckReport, problems: &mut P
         (schema::KIND_ARTICLE, report.articles),
         (schema::KIND_PASSAGE, report.passages),
         (schema::KIND_FILE, report.files),
-        (schema::KIND_MENTION, report.mentions),
     ] {
         match super::stats::count_kind(index, kind) {
             Ok(c) if c == n => {}

@@ -1,11 +1,12 @@
-//! What a mention document stores so that `mentions` can print every mention without opening
-//! the article: one compact record per (article, entity), kept in the `mention_data` bytes fast
-//! field (a column, read without touching the document store).
+//! What an article document stores so that `mentions` can print every mention without opening
+//! the article: one compact record per (article, entity), kept in the multi-valued
+//! `mention_data` bytes fast field (a column, read without touching the document store).
 //!
 //! Layout (varints are LEB128, offsets are char offsets into the body, or into the headline for
 //! a headline mention):
 //!
 //! ```text
+//! surname    varint len + surname key ("person:chemezov")
 //! key        varint len + entity key ("person:sergei chemezov")
 //! date       0, or 1 + varint len + the article's date string
 //! headline   varint len + the article's headline
@@ -18,11 +19,12 @@
 //!              flags (bit 0: its own canonical name follows, varint len + text)
 //! ```
 //!
-//! The column's dictionary is sorted by value, so starting each record with the entity key puts
-//! all the records of one entity side by side (and the repeated key costs nothing: the
-//! dictionary stores only what differs from the previous value). Listing an entity reads its
-//! own blocks of the dictionary and nothing else: the cost follows its number of mentions, not
-//! the size of the articles.
+//! The column's dictionary is sorted by value, so starting each record with the surname key,
+//! then the entity key, puts all the records of one surname side by side, and within them all
+//! the records of one entity (and the repeated keys cost nothing: the dictionary stores only
+//! what differs from the previous value). A name's records are one range of ordinals
+//! ([`prefix`]); listing them reads their own blocks of the dictionary and nothing else: the
+//! cost follows the number of mentions, not the size of the articles.
 //!
 //! A mention's context is the sentence around it, cut at a paragraph break and at most
 //! [`CONTEXT_REACH`] bytes either side of the mention (at a word boundary); overlapping contexts
@@ -38,9 +40,33 @@ pub const CONTEXT_REACH: usize = 80;
 /// beyond the cut keeps its own context.
 pub const HEADLINE_CAP: usize = 600;
 
+/// The bytes every record of one surname (`key` None) or of one entity starts with.
+pub fn prefix(surname: &str, key: Option<&str>) -> Vec<u8> {
+    let mut out = Vec::new();
+    put_str(&mut out, surname);
+    if let Some(key) = key {
+        put_str(&mut out, key);
+    }
+    out
+}
+
+/// The smallest byte string greater than every string starting with `prefix` (None if there
+/// is none: all bytes 0xff).
+pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
 /// Encodes the record of one entity in one article. `headline_mentions` and `body_mentions`
 /// are that entity's mentions (byte offsets), in text order.
 pub fn encode(
+    surname: &str,
     key: &str,
     date: Option<&str>,
     headline: &str,
@@ -49,6 +75,7 @@ pub fn encode(
     body_mentions: &[&Mention],
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 + 160 * (headline_mentions.len() + body_mentions.len()));
+    put_str(&mut out, surname);
     put_str(&mut out, key);
     match date {
         Some(d) => {
@@ -324,6 +351,7 @@ impl<'a> Reader<'a> {
 /// The article-level part of a record: what ordering and the article line need.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Header<'a> {
+    pub surname: &'a str,
     pub key: &'a str,
     pub date: Option<&'a str>,
     pub headline: &'a str,
@@ -334,6 +362,7 @@ pub struct Header<'a> {
 
 pub fn header(b: &[u8]) -> Option<Header<'_>> {
     let mut r = Reader { b, at: 0 };
+    let surname = r.str()?;
     let key = r.str()?;
     let date = match r.byte()? {
         0 => None,
@@ -342,6 +371,7 @@ pub fn header(b: &[u8]) -> Option<Header<'_>> {
     let headline = r.str()?;
     let canonical = r.str()?;
     Some(Header {
+        surname,
         key,
         date,
         headline,
@@ -459,6 +489,27 @@ mod tests {
     }
 
     #[test]
+    fn prefixes_bound_exactly_their_records() {
+        let surname = prefix("person:chemezov", None);
+        let full = prefix("person:chemezov", Some("person:sergei chemezov"));
+        let other = prefix("person:chemezov", Some("person:nadia chemezov"));
+        let end = prefix_end(&full).unwrap();
+        for rec in [&full, &other] {
+            assert!(rec.as_slice() >= surname.as_slice());
+            assert!(rec.as_slice() < prefix_end(&surname).unwrap().as_slice());
+        }
+        assert!(full.as_slice() < end.as_slice() && other.as_slice() < full.as_slice());
+        let mut longer = full.clone();
+        longer.extend_from_slice(&[0xff, 0xff]);
+        assert!(longer.as_slice() < end.as_slice());
+        assert!(
+            prefix("person:chemezovs", None).as_slice() >= prefix_end(&surname).unwrap().as_slice()
+        );
+        assert_eq!(prefix_end(&[1, 0xff]), Some(vec![2]));
+        assert_eq!(prefix_end(&[0xff]), None);
+    }
+
+    #[test]
     fn records_round_trip() {
         let headline = "Chemezov wins";
         let body =
@@ -479,6 +530,7 @@ mod tests {
         let hr: Vec<&Mention> = hm.iter().collect();
         let br: Vec<&Mention> = bm.iter().collect();
         let rec = encode(
+            "person:chemezov",
             "person:sergei chemezov",
             Some("2004-01-02"),
             headline,
@@ -487,6 +539,8 @@ mod tests {
             &br,
         );
         let h = header(&rec).unwrap();
+        assert!(rec.starts_with(&prefix("person:chemezov", Some("person:sergei chemezov"))));
+        assert_eq!(h.surname, "person:chemezov");
         assert_eq!(h.key, "person:sergei chemezov");
         assert_eq!(h.date, Some("2004-01-02"));
         assert_eq!(h.headline, headline);

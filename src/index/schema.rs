@@ -4,18 +4,19 @@
 //!   body (indexed, not stored) plus copies of the article's headline, date, source and labels,
 //!   so that a query can filter and boost on them without a join.
 //! * **article** documents store each article's full text once (headline, body, metadata) and
-//!   are never matched by user queries: passages point at them by `article_id`.
-//! * **mention** documents, one per (article, entity), hold the entity's key
-//!   (`person:sergei chemezov`), its surname, how often the article mentions it, and in a bytes
-//!   fast field each mention's offsets and context with the article's date and headline
-//!   (`index::mention_data`): they answer "every mention of X" and entity facet counts without
-//!   reading articles.
+//!   are never matched by user queries: passages point at them by `article_id`. They also hold
+//!   the article's entities: each entity's key (`person:sergei chemezov`) and surname key
+//!   (`person:chemezov`), indexed, a `key<TAB>count` value in a fast column for entity counts,
+//!   and one record per entity in a bytes fast field with each mention's offsets and context
+//!   and the article's date and headline (`index::mention_data`): they answer "every mention of
+//!   X" and entity facet counts without reading articles. (Version 3 had a separate document
+//!   per article and entity, ten an article: indexing them took a quarter of the build.)
 //! * **file** documents record each ingested file's content hash, which makes re-ingesting
 //!   incremental: an unchanged file is skipped, a changed one has its articles replaced.
 //!
 //! An article's documents are added as one batch, so they sit in one segment as consecutive
-//! doc ids: the article document, its passages in order (`passage_no` 0, 1, ...), then its
-//! mention documents. Merges keep that order. Search uses it to find all of an article's
+//! doc ids: the article document, then its passages in order (`passage_no` 0, 1, ...). Merges
+//! keep that order. Search uses it to find all of an article's
 //! passages from any one of them, and the article document just before the first.
 //!
 //! Only passage documents carry values in the user-searchable fields, so a user query can never
@@ -32,7 +33,8 @@ use tantivy::Index;
 
 /// Version of the on-disk layout; bumped when the schema changes incompatibly.
 /// Version 3: an article's documents are consecutive in one segment (see the module notes).
-pub const SCHEMA_VERSION: u64 = 3;
+/// Version 4: an article's entities live on its article document, not on documents of their own.
+pub const SCHEMA_VERSION: u64 = 4;
 
 /// Tokenizer for headline and body: lowercase + English (Porter/Snowball) stemming.
 pub const TEXT_TOKENIZER: &str = "news_en";
@@ -42,7 +44,6 @@ pub const LABEL_TOKENIZER: &str = "label";
 pub const KIND_PASSAGE: &str = "passage";
 pub const KIND_ARTICLE: &str = "article";
 pub const KIND_FILE: &str = "file";
-pub const KIND_MENTION: &str = "mention";
 
 /// Handles to every field, resolved once from the schema.
 #[derive(Clone, Debug)]
@@ -68,12 +69,14 @@ pub struct Fields {
     // --- article documents: stored once ---
     pub content_hash: Field,
     pub stored: Field,
-    // --- mention documents ---
+    // --- article documents: the article's entities, one value per entity ---
     /// `type:canonical name`, lowercased: `person:sergei chemezov`.
     pub entity: Field,
     /// `type:last word of the canonical name`: `person:chemezov`.
     pub entity_last: Field,
-    pub mention_count: Field,
+    /// `type:canonical name<TAB>mentions in the article`, in a fast column only: entity counts
+    /// are a histogram of its ordinals.
+    pub entity_count: Field,
     /// Per mention: offsets, surface, canonical name and context; per article: date and
     /// headline (see `index::mention_data`). A bytes fast field: listing reads no article.
     pub mention_data: Field,
@@ -96,7 +99,7 @@ pub fn build_schema() -> (Schema, Fields) {
     );
     // Only headline and body are scored with length normalisation: every other field skips
     // field norms, which cost a byte per document per field, whether the document has the
-    // field or not (the index has 15 documents an article).
+    // field or not (the index has about five documents an article).
     // Labels are matched whole (a phrase query on them is never needed), so no positions.
     let label = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
@@ -125,7 +128,7 @@ pub fn build_schema() -> (Schema, Fields) {
         .set_precision(DateTimePrecision::Seconds);
 
     // Ids, files, entities and counts are read from fast fields (or the article's stored
-    // JSON), never from the doc store: stored on every passage and mention document, they
+    // JSON), never from the doc store: stored on every passage document, they
     // made up most of it.
     let kind = b.add_text_field("kind", keyword.clone());
     let article_id = b.add_text_field("article_id", keyword.clone() | FAST);
@@ -150,9 +153,9 @@ pub fn build_schema() -> (Schema, Fields) {
     let content_hash = b.add_text_field("content_hash", STORED);
     // Serialized JSON of the whole article, stored once per article.
     let stored = b.add_text_field("article", STORED);
-    let entity = b.add_text_field("entity", keyword.clone() | FAST);
+    let entity = b.add_text_field("entity", keyword.clone());
     let entity_last = b.add_text_field("entity_last", keyword);
-    let mention_count = b.add_u64_field("mention_count", NumericOptions::default().set_fast());
+    let entity_count = b.add_text_field("entity_count", FAST);
     let mention_data = b.add_bytes_field("mention_data", FAST);
     let file_hash = b.add_text_field("file_hash", STORED);
     let file_info = b.add_text_field("file_info", STORED);
@@ -181,7 +184,7 @@ pub fn build_schema() -> (Schema, Fields) {
         stored,
         entity,
         entity_last,
-        mention_count,
+        entity_count,
         mention_data,
         file_hash,
         file_info,
@@ -228,4 +231,22 @@ pub const QUERY_FIELDS: &[&str] = &[
 /// The key of an entity in the `entity` field: `person:sergei chemezov`.
 pub fn entity_key(kind: &str, name: &str) -> String {
     format!("{kind}:{}", label_key(name))
+}
+
+/// The key of an entity's surname in the `entity_last` field: `person:chemezov`.
+pub fn surname_key(kind: &str, name: &str) -> String {
+    let name = label_key(name);
+    let last = name.rsplit(' ').next().unwrap_or(&name);
+    format!("{kind}:{last}")
+}
+
+/// The `entity_count` value of an entity mentioned `count` times in an article.
+pub fn entity_count_value(key: &str, count: usize) -> String {
+    format!("{key}\t{count}")
+}
+
+/// Splits an `entity_count` value into its entity key and count.
+pub fn parse_entity_count(value: &str) -> Option<(&str, u64)> {
+    let (key, count) = value.rsplit_once('\t')?;
+    Some((key, count.parse().ok()?))
 }

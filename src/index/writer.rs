@@ -26,7 +26,9 @@ use tantivy::{TantivyDocument, Term};
 
 use super::passages::split_passages;
 use super::queue::{Gate, QueuedDoc, Writer};
-use super::schema::{entity_key, label_key, Fields, KIND_ARTICLE, KIND_MENTION, KIND_PASSAGE};
+use super::schema::{
+    entity_count_value, entity_key, label_key, surname_key, Fields, KIND_ARTICLE, KIND_PASSAGE,
+};
 use super::state::{digest, FileRecord, State};
 use super::{NewsIndex, StoredArticle};
 use crate::entities::{DocEntities, EntityType, Mention, Tagger};
@@ -179,7 +181,8 @@ struct PreparedArticle {
     /// Passage documents, without the article id yet.
     passages: Vec<TantivyDocument>,
     /// Mention documents, without the article id yet.
-    mention_docs: Vec<TantivyDocument>,
+    /// The article document so far: its entities (the rest is added once its id is known).
+    article_doc: TantivyDocument,
 }
 
 /// A batch of files, each file's preparation, and the bytes read.
@@ -256,7 +259,9 @@ pub fn ingest(
         run.state.mark_seen(&key);
         let f = files.get_stat(i);
         match run.state.record(&key) {
-            Some(r) if r.size == f.0 && r.mtime == f.1 => run.summary.files_unchanged += 1,
+            Some(r) if r.size == f.0 && u128::from(r.mtime) == f.1 => {
+                run.summary.files_unchanged += 1
+            }
             _ => todo.push(i),
         }
     }
@@ -354,7 +359,7 @@ impl Run<'_> {
             .iter()
             .map(|&i| {
                 let key = files.path(i).to_string_lossy();
-                self.state.record(&key).map_or(0, |r| r.hash)
+                self.state.record(&key).map_or(0, |r| r.hash())
             })
             .collect();
         let ranges = batches(which.iter().map(|&i| files.size(i)));
@@ -450,7 +455,7 @@ impl Run<'_> {
         if self
             .state
             .record(&key)
-            .is_some_and(|r| r.hash == digest(&hash))
+            .is_some_and(|r| r.hash() == digest(&hash))
         {
             self.progress.advance(f.size);
             return self.unchanged(f);
@@ -571,11 +576,11 @@ impl Run<'_> {
             content_hash,
             mut stored,
             passages,
-            mention_docs,
+            article_doc,
         } = a;
         let id = self.state.claim(record, default_id, &content_hash);
         let (fields, path) = (&self.index.fields, &record.path);
-        let mut doc = TantivyDocument::default();
+        let mut doc = article_doc;
         doc.add_text(fields.kind, KIND_ARTICLE);
         doc.add_text(fields.article_id, &id);
         doc.add_text(fields.file, path);
@@ -584,11 +589,11 @@ impl Run<'_> {
         doc.add_text(fields.stored, serde_json::to_string(&stored)?);
         self.summary.passages += passages.len();
         // One batch: tantivy gives a batch to one indexing thread, so an article's documents
-        // are consecutive in one segment (article, passages in order, mentions), and merges
-        // keep them so. Search relies on it (`index::schema` describes the layout).
-        let mut docs = Vec::with_capacity(1 + passages.len() + mention_docs.len());
+        // are consecutive in one segment (article, then passages in order), and merges keep
+        // them so. Search relies on it (`index::schema` describes the layout).
+        let mut docs = Vec::with_capacity(1 + passages.len());
         docs.push(doc);
-        for mut p in passages.into_iter().chain(mention_docs) {
+        for mut p in passages {
             p.add_text(fields.article_id, &id);
             p.add_text(fields.file, path);
             docs.push(p);
@@ -687,12 +692,13 @@ fn open_writer(index: &NewsIndex, opts: &IngestOptions) -> Result<Writer> {
         }
     };
     index.reload()?;
-    // Segments of 2 M documents or more (about 120,000 articles) are not merged again. A
+    // Segments of 1 M documents or more (about 170,000 articles) are not merged again. A
     // merge reads its sources through memory maps, resident while it runs. With a 256 MB heap
-    // segments grow 46,000 -> 370,000 -> 2.9 M documents (490 MB); tantivy's default limit
-    // (10 M) would next merge eight of those, 3.9 GB at once, from about 1.4 GB of text. The
-    // largest merge stays eight segments of about 370,000 documents (about 500 MB) however
-    // large the archive; the price is one more segment per 2.9 M documents.
+    // segments grow 145,000 -> 1.15 M documents (about 500 MB, measured on 1 GB of text);
+    // tantivy's default limit (10 M) would next merge eight of those, 4 GB at once, from about
+    // 1.6 GB of text. The largest merge stays eight segments of about 145,000 documents
+    // (about 500 MB) however large the archive; the price is one more segment per 1.15 M
+    // documents.
     let mut policy = tantivy::indexer::LogMergePolicy::default();
     policy.set_max_docs_before_merge(MAX_DOCS_BEFORE_MERGE);
     writer.set_merge_policy(Box::new(policy));
@@ -700,7 +706,7 @@ fn open_writer(index: &NewsIndex, opts: &IngestOptions) -> Result<Writer> {
 }
 
 /// See `open_writer`.
-const MAX_DOCS_BEFORE_MERGE: usize = 2_000_000;
+const MAX_DOCS_BEFORE_MERGE: usize = 1_000_000;
 
 /// The error that ends a `--strict` run. It carries the summary so far, so the caller can
 /// still report (or write with `--errors-json`) what was indexed and what failed.
@@ -951,7 +957,7 @@ fn prepare_article(
             d
         })
         .collect();
-    let mention_docs = mention_documents(fields, &a, ents, date);
+    let article_doc = entity_fields(fields, &a, ents);
     let stored = StoredArticle {
         id: String::new(),
         file: f.path.to_string_lossy().into_owned(),
@@ -973,18 +979,14 @@ fn prepare_article(
         content_hash,
         stored,
         passages,
-        mention_docs,
+        article_doc,
     }
 }
 
-/// One document per (entity type, canonical name) of the article, with its mention count and
-/// what `mentions` prints for each mention (see [`super::mention_data`]).
-fn mention_documents(
-    fields: &Fields,
-    a: &Article,
-    ents: &DocEntities,
-    date: Option<tantivy::DateTime>,
-) -> Vec<TantivyDocument> {
+/// The article document's entity fields: per (entity type, canonical name) of the article,
+/// its key, surname key, mention count and what `mentions` prints for each mention (see
+/// [`super::mention_data`]).
+fn entity_fields(fields: &Fields, a: &Article, ents: &DocEntities) -> TantivyDocument {
     // (kind, key) -> (headline mentions, body mentions)
     type Group<'a> = (Vec<&'a Mention>, Vec<&'a Mention>);
     let mut groups: BTreeMap<(EntityType, String), Group> = BTreeMap::new();
@@ -994,31 +996,28 @@ fn mention_documents(
             if in_headline { &mut g.0 } else { &mut g.1 }.push(m);
         }
     }
-    groups
-        .into_iter()
-        .map(|((kind, name), (hm, bm))| {
-            let key = entity_key(kind.as_str(), &name);
-            let mut d = TantivyDocument::default();
-            d.add_text(fields.kind, KIND_MENTION);
-            d.add_bytes(
-                fields.mention_data,
-                &super::mention_data::encode(
-                    &key,
-                    a.date.as_deref(),
-                    &a.headline,
-                    &a.body,
-                    &hm,
-                    &bm,
-                ),
-            );
-            d.add_text(fields.entity, &key);
-            let last = name.rsplit(' ').next().unwrap_or(&name);
-            d.add_text(fields.entity_last, entity_key(kind.as_str(), last));
-            d.add_u64(fields.mention_count, (hm.len() + bm.len()) as u64);
-            if let Some(date) = date {
-                d.add_date(fields.date, date);
-            }
-            d
-        })
-        .collect()
+    let mut d = TantivyDocument::default();
+    for ((kind, name), (hm, bm)) in groups {
+        let key = entity_key(kind.as_str(), &name);
+        let surname = surname_key(kind.as_str(), &name);
+        d.add_bytes(
+            fields.mention_data,
+            &super::mention_data::encode(
+                &surname,
+                &key,
+                a.date.as_deref(),
+                &a.headline,
+                &a.body,
+                &hm,
+                &bm,
+            ),
+        );
+        d.add_text(
+            fields.entity_count,
+            entity_count_value(&key, hm.len() + bm.len()),
+        );
+        d.add_text(fields.entity, &key);
+        d.add_text(fields.entity_last, &surname);
+    }
+    d
 }

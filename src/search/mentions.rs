@@ -1,6 +1,6 @@
 //! Every mention of a person (or organisation, or place) in the archive, and entity facets.
 //!
-//! Both read the per-article *mention documents* (one per article and entity, see
+//! Both read the entity columns of article documents (one value per article and entity, see
 //! `index::schema`) through fast fields, so listing is exhaustive and never limited to a top k,
 //! and no article is opened.
 
@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::{Column, StrColumn};
+use tantivy::columnar::{BytesColumn, StrColumn, TermOrdHit};
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery, TermSetQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
@@ -19,7 +19,7 @@ use super::articles::ArticleIds;
 use super::ords;
 use crate::entities::EntityType;
 use crate::index::mention_data;
-use crate::index::schema::{entity_key, KIND_MENTION};
+use crate::index::schema::{entity_key, parse_entity_count, surname_key, KIND_ARTICLE};
 use crate::index::NewsIndex;
 
 /// Titles dropped from a name the user types: `Mr. Chemezov` is `Chemezov`.
@@ -186,7 +186,7 @@ pub fn mentions(index: &NewsIndex, name: &str, kind: Option<EntityType>) -> Resu
 /// whose canonical name ends with it or is it; a longer name matches that canonical name only,
 /// so "Sergei Chemezov" never lists "Nadia Chemezov".
 ///
-/// Everything printed comes from the mention documents' `mention_data` column (see
+/// Everything printed comes from the article documents' `mention_data` column (see
 /// `index::mention_data`): no article is opened, and only the column blocks of the matched
 /// entities are read, so the cost follows the number of mentions.
 pub fn for_each_article(
@@ -209,6 +209,19 @@ pub fn for_each_article(
     let terms = kinds
         .iter()
         .map(|k| Term::from_field_text(field, &entity_key(k.as_str(), &norm)));
+    // The records of the name: one range of the column's ordinals per entity type.
+    let prefixes: Vec<(Vec<u8>, Option<Vec<u8>>)> = kinds
+        .iter()
+        .map(|k| {
+            let key = entity_key(k.as_str(), &norm);
+            let p = mention_data::prefix(
+                &surname_key(k.as_str(), &norm),
+                (!single).then_some(key.as_str()),
+            );
+            let end = mention_data::prefix_end(&p);
+            (p, end)
+        })
+        .collect();
     let searcher = index.searcher();
     let docs = searcher.search(&TermSetQuery::new(terms), &SegmentDocs)?;
 
@@ -232,10 +245,18 @@ pub fn for_each_article(
             let (Some(data), Some(ids)) = (ff.bytes("mention_data")?, ff.str("article_id")?) else {
                 return Ok((Vec::new(), Vec::new()));
             };
-            let rows: Vec<(u64, u64)> = seg_docs
-                .iter()
-                .filter_map(|&d| Some((data.term_ords(d).next()?, ids.term_ords(d).next()?)))
-                .collect();
+            let ranges = ord_ranges(&data, &prefixes)?;
+            let mut rows: Vec<(u64, u64)> = Vec::with_capacity(seg_docs.len());
+            for &d in &seg_docs {
+                let Some(id) = ids.term_ords(d).next() else {
+                    continue;
+                };
+                rows.extend(
+                    data.term_ords(d)
+                        .filter(|o| ranges.iter().any(|r| r.contains(o)))
+                        .map(|o| (o, id)),
+                );
+            }
             let mut data_ords: Vec<u64> = rows.iter().map(|r| r.0).collect();
             ords::sort_unique(&mut data_ords);
             let mut arena: Vec<u8> = Vec::new();
@@ -336,6 +357,30 @@ pub fn for_each_article(
     Ok(totals)
 }
 
+/// The ordinals of the records starting with each prefix (with the end of its range).
+fn ord_ranges(
+    data: &BytesColumn,
+    prefixes: &[(Vec<u8>, Option<Vec<u8>>)],
+) -> std::io::Result<Vec<std::ops::Range<u64>>> {
+    let dict = data.dictionary();
+    let first_at_or_after = |key: &[u8]| -> std::io::Result<u64> {
+        Ok(match dict.term_ord_or_next(key)? {
+            TermOrdHit::Exact(o) | TermOrdHit::Next(o) => o,
+        })
+    };
+    prefixes
+        .iter()
+        .map(|(p, end)| {
+            let lo = first_at_or_after(p)?;
+            let hi = match end {
+                Some(e) => first_at_or_after(e)?,
+                None => dict.num_terms() as u64,
+            };
+            Ok(lo..hi)
+        })
+        .collect()
+}
+
 /// Collects the matching documents, per segment.
 struct SegmentDocs;
 
@@ -391,19 +436,19 @@ pub fn top_entities(
 ) -> Result<Vec<EntityCount>> {
     let f = &index.fields;
     let searcher = index.searcher();
-    let mention_docs: Box<dyn Query> = Box::new(TermQuery::new(
-        Term::from_field_text(f.kind, KIND_MENTION),
+    let article_docs: Box<dyn Query> = Box::new(TermQuery::new(
+        Term::from_field_text(f.kind, KIND_ARTICLE),
         IndexRecordOption::Basic,
     ));
     let q: Box<dyn Query> = match query {
-        None => mention_docs,
+        None => article_docs,
         Some(text) => {
             let parsed = super::query::parse_query(index, text, super::Conjunction::Any)?;
             let passages = super::articles::article_level(index, &searcher, parsed)?;
             let ids = searcher.search(passages.as_ref(), &ArticleIds)?;
             let terms = ids.iter().map(|id| Term::from_field_text(f.article_id, id));
             Box::new(BooleanQuery::new(vec![
-                (Occur::Must, mention_docs),
+                (Occur::Must, article_docs),
                 (Occur::Must, Box::new(TermSetQuery::new(terms))),
             ]))
         }
@@ -418,8 +463,8 @@ pub fn top_entities(
             continue;
         }
         let e = totals.entry(r.entity).or_default();
-        e.0 += 1;
-        e.1 += r.count;
+        e.0 += r.articles;
+        e.1 += r.articles * r.count;
     }
     let mut out: Vec<EntityCount> = totals
         .into_iter()
@@ -440,19 +485,23 @@ pub fn top_entities(
     Ok(out)
 }
 
-/// A mention document read from fast fields: one article's mentions of one entity.
+/// Articles mentioning an entity the same number of times, read from the `entity_count`
+/// column.
 pub struct EntityRow {
     pub entity: Arc<str>,
+    /// Mentions in each of the articles.
     pub count: u64,
+    pub articles: u64,
 }
 
-/// Collects every matching mention document (entity key, count).
+/// Collects the entities of every matching article document: a histogram of the
+/// `entity_count` ordinals, resolved to (entity, count) once per segment.
 pub struct EntityRows;
 
 pub struct SegmentEntityRows {
-    entity: Option<StrColumn>,
-    count: Column<u64>,
-    rows: Vec<(u64, u64)>,
+    column: Option<StrColumn>,
+    /// How many matching documents hold each ordinal.
+    histogram: Vec<u32>,
 }
 
 impl Collector for EntityRows {
@@ -464,11 +513,11 @@ impl Collector for EntityRows {
         _: SegmentOrdinal,
         reader: &SegmentReader,
     ) -> tantivy::Result<Self::Child> {
-        let ff = reader.fast_fields();
+        let column = reader.fast_fields().str("entity_count")?;
+        let terms = column.as_ref().map_or(0, |c| c.dictionary().num_terms());
         Ok(SegmentEntityRows {
-            entity: ff.str("entity")?,
-            count: ff.u64("mention_count")?,
-            rows: Vec::new(),
+            column,
+            histogram: vec![0; terms],
         })
     }
 
@@ -485,25 +534,34 @@ impl SegmentCollector for SegmentEntityRows {
     type Fruit = Vec<EntityRow>;
 
     fn collect(&mut self, doc: DocId, _: Score) {
-        if let Some(e) = self.entity.as_ref().and_then(|c| c.term_ords(doc).next()) {
-            self.rows.push((e, self.count.first(doc).unwrap_or(0)));
+        if let Some(c) = &self.column {
+            for o in c.term_ords(doc) {
+                if let Some(n) = self.histogram.get_mut(o as usize) {
+                    *n += 1;
+                }
+            }
         }
     }
 
     fn harvest(self) -> Vec<EntityRow> {
-        let Some(ec) = &self.entity else {
+        let Some(column) = &self.column else {
             return Vec::new();
         };
-        let mut o: Vec<u64> = self.rows.iter().map(|r| r.0).collect();
-        ords::sort_unique(&mut o);
-        let Ok(names) = ords::strings(ec, &o) else {
+        let ords: Vec<u64> = (0..self.histogram.len() as u64)
+            .filter(|&o| self.histogram[o as usize] > 0)
+            .collect();
+        let Ok(values) = ords::strings(column, &ords) else {
             return Vec::new();
         };
-        self.rows
-            .iter()
-            .map(|&(e, count)| EntityRow {
-                entity: names[ords::index_of(&o, e)].clone(),
-                count,
+        ords.iter()
+            .zip(values)
+            .filter_map(|(o, v)| {
+                let (key, count) = parse_entity_count(&v)?;
+                Some(EntityRow {
+                    entity: Arc::from(key),
+                    count,
+                    articles: u64::from(self.histogram[*o as usize]),
+                })
             })
             .collect()
     }
