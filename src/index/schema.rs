@@ -245,8 +245,10 @@ pub fn entity_count_value(key: &str, count: usize) -> String {
     format!("{key}\t{count}")
 }
 
-/// Splits an `entity_count` value into its entity key and count.
-pub fn parse_entity_count(value: &str) -> Option<(&str, u64)> {
-    let (key, count) = value.rsplit_once('\t')?;
-    Some((key, count.parse().ok()?))
+/// Splits an `entity_count` value into its entity key and count. A key's values sort
+/// together, before any longer key it prefixes: a tab sorts before any character of a name.
+pub fn parse_entity_count(value: &[u8]) -> Option<(&[u8], u64)> {
+    let tab = value.iter().rposition(|&b| b == b'\t')?;
+    let count = std::str::from_utf8(&value[tab + 1..]).ok()?.parse().ok()?;
+    Some((&value[..tab], count))
 }

@@ -4,7 +4,8 @@
 //! `index::schema`) through fast fields, so listing is exhaustive and never limited to a top k,
 //! and no article is opened.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
@@ -454,116 +455,225 @@ pub fn top_entities(
         }
     };
     let prefix = kind.map(|k| format!("{}:", k.as_str()));
-    let mut totals: HashMap<Arc<str>, (u64, u64)> = HashMap::new();
-    for r in searcher.search(q.as_ref(), &EntityRows)? {
-        if prefix
-            .as_ref()
-            .is_some_and(|p| !r.entity.starts_with(p.as_str()))
-        {
-            continue;
-        }
-        let e = totals.entry(r.entity).or_default();
-        e.0 += r.articles;
-        e.1 += r.articles * r.count;
+    let segments = searcher.search(q.as_ref(), &EntityHistograms)?;
+
+    // Each segment's `entity_count` dictionary is sorted, and a key's values (`key<TAB>n`)
+    // are adjacent (a tab sorts before any character of a name), so merging the segments'
+    // streams visits each entity once, in key order: memory stays the size of the answer,
+    // not of the archive's millions of names.
+    let mut cursors = Vec::with_capacity(segments.len());
+    for s in &segments {
+        let stream = match &prefix {
+            Some(p) => s
+                .column
+                .dictionary()
+                .range()
+                .ge(p.as_bytes())
+                .lt(format!("{}{}", &p[..p.len() - 1], ';').as_bytes())
+                .into_stream()?,
+            None => s.column.dictionary().stream()?,
+        };
+        cursors.push(Cursor {
+            stream,
+            histogram: &s.histogram,
+            primed: false,
+            done: false,
+            key: Vec::new(),
+        });
     }
-    let mut out: Vec<EntityCount> = totals
-        .into_iter()
-        .filter_map(|(key, (articles, mentions))| {
-            let (kind, name) = key.split_once(':')?;
-            (kind != "misc" || prefix.is_some()).then(|| EntityCount {
-                kind: kind.to_string(),
-                name: name.to_string(),
-                articles,
-                mentions,
-            })
-        })
-        .collect();
-    out.sort_by(|a, b| {
-        (b.mentions, b.articles, &a.kind, &a.name).cmp(&(a.mentions, a.articles, &b.kind, &b.name))
-    });
-    out.truncate(n);
+    // (key, cursor) of each cursor's next entity, smallest key first.
+    let mut heads: BinaryHeap<Reverse<(Vec<u8>, usize, u64, u64)>> = BinaryHeap::new();
+    for (i, c) in cursors.iter_mut().enumerate() {
+        if let Some((key, articles, mentions)) = c.next_entity() {
+            heads.push(Reverse((key, i, articles, mentions)));
+        }
+    }
+    // The best `n` so far, worst on top.
+    let mut best: BinaryHeap<Reverse<Ranked>> = BinaryHeap::new();
+    let mut current: Option<(Vec<u8>, u64, u64)> = None;
+    let mut finish = |entity: Option<(Vec<u8>, u64, u64)>| {
+        let Some((key, articles, mentions)) = entity else {
+            return;
+        };
+        let key = String::from_utf8_lossy(&key).into_owned();
+        let Some((kind, name)) = key.split_once(':') else {
+            return;
+        };
+        if kind == "misc" && prefix.is_none() {
+            return;
+        }
+        best.push(Reverse(Ranked(EntityCount {
+            kind: kind.to_string(),
+            name: name.to_string(),
+            articles,
+            mentions,
+        })));
+        if best.len() > n {
+            best.pop();
+        }
+    };
+    while let Some(Reverse((key, i, articles, mentions))) = heads.pop() {
+        match &mut current {
+            Some(c) if c.0 == key => {
+                c.1 += articles;
+                c.2 += mentions;
+            }
+            _ => finish(current.replace((key, articles, mentions))),
+        }
+        if let Some((key, articles, mentions)) = cursors[i].next_entity() {
+            heads.push(Reverse((key, i, articles, mentions)));
+        }
+    }
+    finish(current);
+    let mut out: Vec<EntityCount> = best.into_iter().map(|r| r.0 .0).collect();
+    out.sort_by(|a, b| Ranked::order(b, a));
     Ok(out)
 }
 
-/// Articles mentioning an entity the same number of times, read from the `entity_count`
-/// column.
-pub struct EntityRow {
-    pub entity: Arc<str>,
-    /// Mentions in each of the articles.
-    pub count: u64,
-    pub articles: u64,
+/// An entity ordered by how often it is mentioned (most first when reversed), ties by type
+/// and name.
+struct Ranked(EntityCount);
+
+impl Ranked {
+    fn order(a: &EntityCount, b: &EntityCount) -> std::cmp::Ordering {
+        (a.mentions, a.articles, &b.kind, &b.name).cmp(&(b.mentions, b.articles, &a.kind, &a.name))
+    }
 }
 
-/// Collects the entities of every matching article document: a histogram of the
-/// `entity_count` ordinals, resolved to (entity, count) once per segment.
-pub struct EntityRows;
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        Ranked::order(&self.0, &other.0).is_eq()
+    }
+}
 
-pub struct SegmentEntityRows {
-    column: Option<StrColumn>,
-    /// How many matching documents hold each ordinal.
+impl Eq for Ranked {}
+
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        Ranked::order(&self.0, &other.0)
+    }
+}
+
+/// One segment's `entity_count` dictionary, walked in order, with how many matching articles
+/// hold each value.
+struct Cursor<'a> {
+    stream: tantivy::columnar::Streamer<'a>,
+    histogram: &'a [u32],
+    /// The stream stands on a value not consumed yet.
+    primed: bool,
+    /// The stream has ended (a range stream must not be advanced past its end).
+    done: bool,
+    key: Vec<u8>,
+}
+
+impl Cursor<'_> {
+    fn advance(&mut self) -> bool {
+        self.done = self.done || !self.stream.advance();
+        !self.done
+    }
+
+    /// The next entity held by a matching article: (key, articles, mentions), the values of
+    /// its key (one per mention count) summed.
+    fn next_entity(&mut self) -> Option<(Vec<u8>, u64, u64)> {
+        let held = |c: &Self| {
+            let n = c.histogram.get(c.stream.term_ord() as usize).copied();
+            u64::from(n.unwrap_or(0))
+        };
+        loop {
+            if !self.primed && !self.advance() {
+                return None;
+            }
+            self.primed = false;
+            let Some((key, count)) = parse_entity_count(self.stream.key()) else {
+                continue;
+            };
+            self.key.clear();
+            self.key.extend_from_slice(key);
+            let mut articles = held(self);
+            let mut mentions = articles * count;
+            while self.advance() {
+                match parse_entity_count(self.stream.key()) {
+                    Some((key, count)) if key == self.key.as_slice() => {
+                        let n = held(self);
+                        articles += n;
+                        mentions += n * count;
+                    }
+                    _ => {
+                        self.primed = true;
+                        break;
+                    }
+                }
+            }
+            if articles > 0 {
+                return Some((self.key.clone(), articles, mentions));
+            }
+        }
+    }
+}
+
+/// Counts, per segment, how many matching article documents hold each `entity_count` value.
+struct EntityHistograms;
+
+struct SegmentEntities {
+    column: StrColumn,
     histogram: Vec<u32>,
 }
 
-impl Collector for EntityRows {
-    type Fruit = Vec<EntityRow>;
-    type Child = SegmentEntityRows;
+struct SegmentHistogram(Option<SegmentEntities>);
+
+impl Collector for EntityHistograms {
+    type Fruit = Vec<SegmentEntities>;
+    type Child = SegmentHistogram;
 
     fn for_segment(
         &self,
         _: SegmentOrdinal,
         reader: &SegmentReader,
     ) -> tantivy::Result<Self::Child> {
-        let column = reader.fast_fields().str("entity_count")?;
-        let terms = column.as_ref().map_or(0, |c| c.dictionary().num_terms());
-        Ok(SegmentEntityRows {
-            column,
-            histogram: vec![0; terms],
-        })
+        Ok(SegmentHistogram(
+            reader
+                .fast_fields()
+                .str("entity_count")?
+                .map(|column| SegmentEntities {
+                    histogram: vec![0; column.dictionary().num_terms()],
+                    column,
+                }),
+        ))
     }
 
     fn requires_scoring(&self) -> bool {
         false
     }
 
-    fn merge_fruits(&self, fruits: Vec<Vec<EntityRow>>) -> tantivy::Result<Vec<EntityRow>> {
+    fn merge_fruits(
+        &self,
+        fruits: Vec<Option<SegmentEntities>>,
+    ) -> tantivy::Result<Vec<SegmentEntities>> {
         Ok(fruits.into_iter().flatten().collect())
     }
 }
 
-impl SegmentCollector for SegmentEntityRows {
-    type Fruit = Vec<EntityRow>;
+impl SegmentCollector for SegmentHistogram {
+    type Fruit = Option<SegmentEntities>;
 
     fn collect(&mut self, doc: DocId, _: Score) {
-        if let Some(c) = &self.column {
-            for o in c.term_ords(doc) {
-                if let Some(n) = self.histogram.get_mut(o as usize) {
+        if let Some(s) = &mut self.0 {
+            for o in s.column.term_ords(doc) {
+                if let Some(n) = s.histogram.get_mut(o as usize) {
                     *n += 1;
                 }
             }
         }
     }
 
-    fn harvest(self) -> Vec<EntityRow> {
-        let Some(column) = &self.column else {
-            return Vec::new();
-        };
-        let ords: Vec<u64> = (0..self.histogram.len() as u64)
-            .filter(|&o| self.histogram[o as usize] > 0)
-            .collect();
-        let Ok(values) = ords::strings(column, &ords) else {
-            return Vec::new();
-        };
-        ords.iter()
-            .zip(values)
-            .filter_map(|(o, v)| {
-                let (key, count) = parse_entity_count(&v)?;
-                Some(EntityRow {
-                    entity: Arc::from(key),
-                    count,
-                    articles: u64::from(self.histogram[*o as usize]),
-                })
-            })
-            .collect()
+    fn harvest(self) -> Self::Fruit {
+        self.0
     }
 }
 
