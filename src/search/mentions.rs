@@ -481,8 +481,9 @@ pub fn top_entities(
             key: Vec::new(),
         });
     }
-    // (key, cursor) of each cursor's next entity, smallest key first.
-    let mut heads: BinaryHeap<Reverse<(Vec<u8>, usize, u64, u64)>> = BinaryHeap::new();
+    // (key, cursor, articles, mentions) of each cursor's next entity, smallest key first.
+    type Head = Reverse<(Vec<u8>, usize, u64, u64)>;
+    let mut heads: BinaryHeap<Head> = BinaryHeap::new();
     for (i, c) in cursors.iter_mut().enumerate() {
         if let Some((key, articles, mentions)) = c.next_entity() {
             heads.push(Reverse((key, i, articles, mentions)));
