@@ -40,8 +40,9 @@ pub struct Args {
     #[arg(long)]
     prune: bool,
 
-    /// Memory for tantivy's indexing buffers, in MB.
-    #[arg(long, default_value_t = 256)]
+    /// Memory for tantivy's indexing buffers, in MB. The default keeps a 1 GB ingest's peak
+    /// under 1 GB (measured: 921 MB); more gives fewer, larger segments and a higher peak.
+    #[arg(long, default_value_t = 192)]
     memory: usize,
 
     /// Tantivy indexing threads.

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod mention_data;
+pub mod merges;
 pub mod passages;
 mod queue;
 pub mod schema;

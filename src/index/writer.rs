@@ -64,7 +64,7 @@ impl Default for IngestOptions {
             parse: ParseOptions::default(),
             extensions: Vec::new(),
             prune: false,
-            memory_bytes: 256 << 20,
+            memory_bytes: 192 << 20,
             threads: 2,
             commit_every: None,
             wait: false,
@@ -692,21 +692,14 @@ fn open_writer(index: &NewsIndex, opts: &IngestOptions) -> Result<Writer> {
         }
     };
     index.reload()?;
-    // Segments of 1 M documents or more (about 170,000 articles) are not merged again. A
-    // merge reads its sources through memory maps, resident while it runs. With a 256 MB heap
-    // segments grow 145,000 -> 1.15 M documents (about 500 MB, measured on 1 GB of text);
-    // tantivy's default limit (10 M) would next merge eight of those, 4 GB at once, from about
-    // 1.6 GB of text. The largest merge stays eight segments of about 145,000 documents
-    // (about 500 MB) however large the archive; the price is one more segment per 1.15 M
-    // documents.
-    let mut policy = tantivy::indexer::LogMergePolicy::default();
-    policy.set_max_docs_before_merge(MAX_DOCS_BEFORE_MERGE);
-    writer.set_merge_policy(Box::new(policy));
+    // Merges are bounded in bytes, so the peak stays flat as the archive grows (see
+    // `index::merges`).
+    writer.set_merge_policy(Box::new(super::merges::BoundedMerges::new(
+        index.path.clone(),
+        super::merges::MAX_MERGE_BYTES,
+    )));
     Ok(writer)
 }
-
-/// See `open_writer`.
-const MAX_DOCS_BEFORE_MERGE: usize = 1_000_000;
 
 /// The error that ends a `--strict` run. It carries the summary so far, so the caller can
 /// still report (or write with `--errors-json`) what was indexed and what failed.
