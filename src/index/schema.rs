@@ -83,6 +83,9 @@ pub struct Fields {
     // --- file documents ---
     pub file_hash: Field,
     pub file_info: Field,
+    /// What an ingest run keeps of the file in memory, compactly, in a fast column: reading it
+    /// for every file touches only this column, not the document store (see `index::state`).
+    pub file_state: Field,
     pub dup_of: Field,
     pub schema_version: Field,
 }
@@ -159,6 +162,7 @@ pub fn build_schema() -> (Schema, Fields) {
     let mention_data = b.add_bytes_field("mention_data", FAST);
     let file_hash = b.add_text_field("file_hash", STORED);
     let file_info = b.add_text_field("file_info", STORED);
+    let file_state = b.add_bytes_field("file_state", FAST);
     let dup_of = b.add_text_field("dup_of", STORED);
     let schema_version = b.add_u64_field("schema_version", STORED);
     let schema = b.build();
@@ -188,6 +192,7 @@ pub fn build_schema() -> (Schema, Fields) {
         mention_data,
         file_hash,
         file_info,
+        file_state,
         dup_of,
         schema_version,
     };
