@@ -216,9 +216,10 @@ fn check_documents(index: &NewsIndex, report: &mut CheckReport, problems: &mut P
             ff.u64("passage_no"),
             ff.bytes("mention_data"),
             ff.str("entity_count"),
+            ff.bytes("file_state"),
         );
-        let (starts, ends, ids, numbers, mention_records, counts) = match columns {
-            (Ok(s), Ok(e), Ok(ids), Ok(n), Ok(r), Ok(c)) => (s, e, ids, n, r, c),
+        let (starts, ends, ids, numbers, mention_records, counts, file_states) = match columns {
+            (Ok(s), Ok(e), Ok(ids), Ok(n), Ok(r), Ok(c), Ok(fs)) => (s, e, ids, n, r, c, fs),
             _ => {
                 problems.push(
                     "fast_fields",
@@ -312,7 +313,7 @@ fn check_documents(index: &NewsIndex, report: &mut CheckReport, problems: &mut P
                     match serde_json::from_str::<serde_json::Value>(&info) {
                         Ok(v) => {
                             let path = v["path"].as_str().unwrap_or_default().to_string();
-                            let ids = v["articles"]
+                            let ids: Vec<String> = v["articles"]
                                 .as_array()
                                 .map(|a| {
                                     a.iter()
@@ -324,6 +325,23 @@ fn check_documents(index: &NewsIndex, report: &mut CheckReport, problems: &mut P
                                 problems.push(
                                     "file_record",
                                     format!("{at}: file record without path or article list"),
+                                );
+                            }
+                            // What a re-ingest loads must agree with the record.
+                            let mut bytes = Vec::new();
+                            let state = file_states
+                                .as_ref()
+                                .and_then(|c| {
+                                    let ord = c.term_ords(doc_id).next()?;
+                                    c.ord_to_bytes(ord, &mut bytes).ok()?.then_some(())
+                                })
+                                .and_then(|()| super::state::file_state_summary(&bytes));
+                            if state != Some((path.as_str(), ids.len())) {
+                                problems.push(
+                                    "file_record",
+                                    format!(
+                                        "{at}: the file state of {path} does not match its record"
+                                    ),
                                 );
                             }
                             if records.insert(path.clone(), ids).is_some() {

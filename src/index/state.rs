@@ -186,6 +186,16 @@ fn encode_file_state(r: &FileRecord) -> Vec<u8> {
     out
 }
 
+/// The path and number of articles of a `file_state` value (for `check`); None when damaged.
+pub(super) fn file_state_summary(b: &[u8]) -> Option<(&str, usize)> {
+    let f = decode_file_state(b)?;
+    let n = u32::from_le_bytes(b.get(..4)?.try_into().ok()?) as usize;
+    Some((
+        std::str::from_utf8(b.get(4..4 + n)?).ok()?,
+        f.articles.len(),
+    ))
+}
+
 /// None when the bytes are not a whole record.
 fn decode_file_state(b: &[u8]) -> Option<FileState> {
     struct R<'a>(&'a [u8]);
