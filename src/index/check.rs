@@ -336,7 +336,7 @@ fn check_documents(index: &NewsIndex, report: &mut CheckReport, problems: &mut P
                                     c.ord_to_bytes(ord, &mut bytes).ok()?.then_some(())
                                 })
                                 .and_then(|()| super::state::file_state_summary(&bytes));
-                            if state != Some((path.as_str(), ids.len())) {
+                            if state != Some((path.clone(), ids.len())) {
                                 problems.push(
                                     "file_record",
                                     format!(

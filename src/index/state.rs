@@ -25,7 +25,7 @@ use tantivy::{TantivyDocument, Term};
 use super::queue::{QueuedDoc, Writer};
 use super::schema::{Fields, KIND_FILE};
 use super::NewsIndex;
-use crate::ingest::walk::InputFile;
+use crate::ingest::walk::{compact_mtime, InputFile};
 
 /// A file's position in the run's path table.
 pub(super) type FileIx = u32;
@@ -172,7 +172,7 @@ fn encode_file_state(r: &FileRecord) -> Vec<u8> {
     out.extend_from_slice(&(r.path.len() as u32).to_le_bytes());
     out.extend_from_slice(r.path.as_bytes());
     out.extend_from_slice(&r.size.to_le_bytes());
-    out.extend_from_slice(&u64::try_from(r.mtime).unwrap_or(u64::MAX).to_le_bytes());
+    out.extend_from_slice(&compact_mtime(r.mtime).to_le_bytes());
     out.extend_from_slice(&digest(&r.hash).to_le_bytes());
     out.extend_from_slice(&(r.articles.len() as u32).to_le_bytes());
     for (id, h) in r.articles.iter() {
@@ -187,13 +187,9 @@ fn encode_file_state(r: &FileRecord) -> Vec<u8> {
 }
 
 /// The path and number of articles of a `file_state` value (for `check`); None when damaged.
-pub(super) fn file_state_summary(b: &[u8]) -> Option<(&str, usize)> {
+pub(super) fn file_state_summary(b: &[u8]) -> Option<(String, usize)> {
     let f = decode_file_state(b)?;
-    let n = u32::from_le_bytes(b.get(..4)?.try_into().ok()?) as usize;
-    Some((
-        std::str::from_utf8(b.get(4..4 + n)?).ok()?,
-        f.articles.len(),
-    ))
+    Some((f.path, f.articles.len()))
 }
 
 /// None when the bytes are not a whole record.
@@ -497,6 +493,13 @@ impl State {
         u32::try_from(self.articles.len()).expect("fewer than 2^32 articles")
     }
 
+    /// Whether an indexed article has this content.
+    fn content_indexed(&self, h: Digest) -> bool {
+        self.owner
+            .find(&self.articles, halves(h), by_content)
+            .is_some()
+    }
+
     /// Adds an article of file `ix` and claims its id and content.
     fn add_article(&mut self, ix: FileIx, id: u64, content: Digest) {
         let i = self.next_article();
@@ -619,7 +622,7 @@ impl State {
             return Ok(());
         }
         slot.meta.size = f.size;
-        slot.meta.mtime = u64::try_from(f.mtime).unwrap_or(u64::MAX);
+        slot.meta.mtime = compact_mtime(f.mtime);
         // The full record (ids as text) is only in the index: read it back.
         let Some(mut record) = stored_record(index, &path)? else {
             return Ok(());
@@ -660,11 +663,7 @@ impl State {
     /// is remembered as holding a duplicate of it.
     pub fn is_duplicate(&mut self, record: &mut FileRecord, content_hash: &str) -> bool {
         let h = digest(content_hash);
-        if self
-            .owner
-            .find(&self.articles, halves(h), by_content)
-            .is_none()
-        {
+        if !self.content_indexed(h) {
             return false;
         }
         let holders = self.dup_holders.entry(h).or_default();
@@ -728,7 +727,7 @@ impl State {
             record.ix,
             record.first,
             record.size,
-            u64::try_from(record.mtime).unwrap_or(u64::MAX),
+            compact_mtime(record.mtime),
             digest(&record.hash),
             &record.duplicates.0,
         );
@@ -741,11 +740,7 @@ impl State {
         let mut out: Vec<InputFile> = Vec::new();
         let mut queued = FxHashSet::default();
         for h in std::mem::take(&mut self.released) {
-            if self
-                .owner
-                .find(&self.articles, halves(h), by_content)
-                .is_some()
-            {
+            if self.content_indexed(h) {
                 continue;
             }
             for ix in self.dup_holders.get(&h).cloned().unwrap_or_default() {

@@ -20,6 +20,12 @@ pub struct InputFile {
     pub mtime: u128,
 }
 
+/// An mtime as kept in compact records: nanoseconds saturated at `u64::MAX` (the year 2554),
+/// so two mtimes compare equal kept or not.
+pub fn compact_mtime(ns: u128) -> u64 {
+    u64::try_from(ns).unwrap_or(u64::MAX)
+}
+
 /// A problem met while walking: a symlink loop, an unreadable folder, a file that vanished.
 #[derive(Debug, Clone)]
 pub struct WalkError {
@@ -138,7 +144,7 @@ impl FileList {
         self.entries.push(Entry {
             end: self.arena.len() as u64,
             size,
-            mtime: u64::try_from(mtime).unwrap_or(u64::MAX),
+            mtime: compact_mtime(mtime),
             rel: u32::try_from(rel).unwrap_or(0),
             format,
         });

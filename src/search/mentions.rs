@@ -464,13 +464,7 @@ pub fn top_entities(
     let mut cursors = Vec::with_capacity(segments.len());
     for s in &segments {
         let stream = match &prefix {
-            Some(p) => s
-                .column
-                .dictionary()
-                .range()
-                .ge(p.as_bytes())
-                .lt(format!("{}{}", &p[..p.len() - 1], ';').as_bytes())
-                .into_stream()?,
+            Some(p) => s.column.dictionary().prefix_range(p).into_stream()?,
             None => s.column.dictionary().stream()?,
         };
         cursors.push(Cursor {
@@ -496,6 +490,11 @@ pub fn top_entities(
         let Some((key, articles, mentions)) = entity else {
             return;
         };
+        // Most entities cannot enter the top n: skip them before making any string.
+        let worst = best.peek().map(|w| (w.0 .0.mentions, w.0 .0.articles));
+        if best.len() >= n && worst.is_some_and(|w| (mentions, articles) < w) {
+            return;
+        }
         let key = String::from_utf8_lossy(&key).into_owned();
         let Some((kind, name)) = key.split_once(':') else {
             return;
