@@ -115,6 +115,8 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport> {
             &opts.corpus,
             &tmp.path().join("plain"),
             &opts.ingest,
+            &queries,
+            opts.rounds.max(1),
         )?)
     } else {
         None

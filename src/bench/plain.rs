@@ -11,7 +11,9 @@ use std::time::Instant;
 use anyhow::Result;
 use rayon::prelude::*;
 use serde::Serialize;
-use tantivy::schema::{Schema, TextFieldIndexing, TextOptions, STORED};
+use tantivy::collector::TopDocs;
+use tantivy::query::QueryParser;
+use tantivy::schema::{Field, Schema, TextFieldIndexing, TextOptions, STORED};
 use tantivy::{doc, Index, IndexWriter};
 
 use crate::index::dir_size;
@@ -27,9 +29,20 @@ pub struct PlainReport {
     pub mb_per_s: f64,
     pub index_bytes: u64,
     pub peak_rss_mb: Option<f64>,
+    /// Top 10 articles by tantivy's BM25 for the same queries as newsindex's passage search,
+    /// bare terms OR-ed over headline and body: what a plain tantivy index answers in process.
+    pub search_top10: super::Latency,
 }
 
-pub fn build(corpus: &[PathBuf], dir: &Path, opts: &IngestOptions) -> Result<PlainReport> {
+/// Builds the plain index of `corpus` in `dir`, then times `queries` (`rounds` times each, after
+/// one untimed pass) on it.
+pub fn build(
+    corpus: &[PathBuf],
+    dir: &Path,
+    opts: &IngestOptions,
+    queries: &[String],
+    rounds: usize,
+) -> Result<PlainReport> {
     super::reset_peak_rss();
     let started = Instant::now();
     std::fs::create_dir_all(dir)?;
@@ -78,12 +91,42 @@ pub fn build(corpus: &[PathBuf], dir: &Path, opts: &IngestOptions) -> Result<Pla
     writer.commit()?;
     writer.wait_merging_threads()?;
     let seconds = started.elapsed().as_secs_f64();
+    let peak_rss_mb = super::peak_rss_mb();
+    let search_top10 = time_searches(&index, &[headline, body], queries, rounds)?;
     Ok(PlainReport {
         articles,
         bytes,
         seconds,
         mb_per_s: bytes as f64 / 1e6 / seconds.max(1e-9),
         index_bytes: dir_size(dir),
-        peak_rss_mb: super::peak_rss_mb(),
+        peak_rss_mb,
+        search_top10,
     })
+}
+
+fn time_searches(
+    index: &Index,
+    fields: &[Field],
+    queries: &[String],
+    rounds: usize,
+) -> Result<super::Latency> {
+    let searcher = index.reader()?.searcher();
+    let parser = QueryParser::for_index(index, fields.to_vec());
+    let collector = TopDocs::with_limit(10).order_by_score();
+    let mut ms = Vec::new();
+    for round in 0..=rounds {
+        for q in queries {
+            let t = Instant::now();
+            // Queries come from the other index's headlines: one the parser rejects is skipped
+            // in both (newsindex's parser accepts the same syntax).
+            let Ok(query) = parser.parse_query(q) else {
+                continue;
+            };
+            std::hint::black_box(searcher.search(&query, &collector)?);
+            if round > 0 {
+                ms.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+    }
+    Ok(super::latency(queries.len(), ms))
 }

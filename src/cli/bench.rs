@@ -32,7 +32,8 @@ pub struct Args {
     extensions: Vec<String>,
 
     /// Memory for tantivy's indexing buffers, in MB. The default keeps a 1 GB ingest's peak
-    /// under 1 GB (measured: 921 MB); more gives fewer, larger segments and a higher peak.
+    /// under 1 GB (measured: 894 MB, 974 MB in `bench`); more gives fewer, larger segments
+    /// and a higher peak.
     #[arg(long, default_value_t = 192)]
     memory: usize,
 
@@ -140,6 +141,10 @@ fn print_table(r: &BenchReport) {
             p.mb_per_s,
             p.index_bytes as f64 / 1e6,
             p.peak_rss_mb.unwrap_or(0.0)
+        );
+        lat(
+            "plain tantivy search, top-10 articles, same queries",
+            &p.search_top10,
         );
         println!("newsindex / plain tantivy throughput: {ratio:.2}x");
     }

@@ -41,7 +41,8 @@ pub struct Args {
     prune: bool,
 
     /// Memory for tantivy's indexing buffers, in MB. The default keeps a 1 GB ingest's peak
-    /// under 1 GB (measured: 921 MB); more gives fewer, larger segments and a higher peak.
+    /// under 1 GB (measured: 894 MB, 974 MB in `bench`); more gives fewer, larger segments
+    /// and a higher peak.
     #[arg(long, default_value_t = 192)]
     memory: usize,
 

@@ -8,6 +8,7 @@ mod queue;
 pub mod schema;
 mod state;
 pub mod stats;
+mod stem_cache;
 pub mod writer;
 
 use std::path::{Path, PathBuf};

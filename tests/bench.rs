@@ -1,0 +1,113 @@
+//! `newsindex bench` through the real binary on BBC: its report must agree with what the
+//! index it built actually holds, and with the plain tantivy build it compares against.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+#[test]
+fn bench_report_matches_the_index_it_built() {
+    let bbc = corpora().join("bbc");
+    let tmp = tempfile::TempDir::new().unwrap();
+    let index = tmp.path().join("idx");
+    let bbc_arg = bbc.to_str().unwrap();
+    let args = [
+        "bench",
+        bbc_arg,
+        "--compare-plain",
+        "--json",
+        "--rounds",
+        "2",
+    ];
+    let lines = json_lines(&args, &index);
+    assert_eq!(lines.len(), 1, "bench --json prints one object");
+    let r = &lines[0];
+
+    // Every BBC file is one article; duplicates are counted, not indexed.
+    let files: Vec<_> = walkdir::WalkDir::new(&bbc)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "txt"))
+        .collect();
+    assert_eq!(r["files"], files.len());
+    assert_eq!(r["errors"], 0);
+    let (articles, dups) = (
+        r["articles"].as_u64().unwrap(),
+        r["duplicates"].as_u64().unwrap(),
+    );
+    assert_eq!(articles + dups, files.len() as u64);
+    assert!(dups > 0, "BBC has duplicate articles");
+    let bytes: u64 = files.iter().map(|e| e.metadata().unwrap().len()).sum();
+    assert_eq!(r["corpus_bytes"], bytes);
+
+    // The index it reports is the one on disk, and `stats` sees the same articles.
+    let on_disk: u64 = walkdir::WalkDir::new(&index)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.metadata().unwrap().len())
+        .sum();
+    assert_eq!(r["index_bytes"], on_disk);
+    let stats = json_lines(&["stats", "--json"], &index);
+    assert_eq!(stats[0]["articles"], articles, "stats: {}", stats[0]);
+
+    // Stages in pipeline order, with sane figures; MB/s is corpus MB over the stage's seconds.
+    let stages = r["stages"].as_array().unwrap();
+    let names: Vec<&str> = stages
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["read", "parse", "entities", "passages", "index", "commit", "merge", "total"]
+    );
+    for s in stages {
+        let secs = f(&s["seconds"]);
+        assert!(secs >= 0.0, "{s}");
+        if secs > 0.01 {
+            let mbs = bytes as f64 / 1e6 / secs;
+            assert!((f(&s["mb_per_s"]) - mbs).abs() / mbs < 1e-6, "{s}");
+        }
+    }
+    assert!(f(&stages[2]["seconds"]) > 0.0, "tagging takes time");
+    assert!((f(&stages[7]["seconds"]) - f(&r["seconds"])).abs() < 1e-9);
+    assert!(f(&r["peak_rss_mb"]) > 10.0);
+
+    // Latencies: ordered percentiles over queries x rounds runs.
+    for key in ["search_rank", "search_full"] {
+        let l = &r[key];
+        assert_eq!(l["queries"], 200, "{key}: 200 queries from the headlines");
+        assert_eq!(l["runs"], 400, "{key}");
+        assert!(0.0 < f(&l["p50_ms"]), "{key}");
+        assert!(f(&l["p50_ms"]) <= f(&l["p95_ms"]) && f(&l["p95_ms"]) <= f(&l["p99_ms"]));
+    }
+
+    // The most mentioned person: `mentions` lists exactly as many as the report says, and no
+    // person's `entities` count is higher.
+    let (name, n) = (
+        r["top_person"][0].as_str().unwrap(),
+        r["top_person"][1].as_u64().unwrap(),
+    );
+    let lines = json_lines(&["mentions", name, "--json"], &index);
+    let listed = lines.iter().filter(|l| l.get("summary").is_none()).count();
+    assert_eq!(listed as u64, n, "mentions of {name}");
+    let top = json_lines(
+        &["entities", "--type", "person", "-n", "1", "--json"],
+        &index,
+    );
+    assert_eq!(top[0]["name"], name, "{}", top[0]);
+
+    // The plain build indexed the same files, every article (it does not de-duplicate).
+    let p = &r["plain"];
+    assert_eq!(p["bytes"], bytes);
+    assert_eq!(p["articles"], files.len());
+    assert!(f(&p["index_bytes"]) > 0.0);
+    assert_eq!(p["search_top10"]["runs"], 400);
+    let ratio = f(&r["mb_per_s"]) / f(&p["mb_per_s"]);
+    assert!((f(&r["throughput_ratio"]) - ratio).abs() < 1e-9);
+}
