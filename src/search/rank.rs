@@ -319,12 +319,12 @@ impl Candidates {
     }
 }
 
-/// Ranks articles for many queries on one searcher (statistics are computed once).
 /// The smallest pool of candidate passages. On Reuters-21578 (`eval --depth 10`), 500 gives
 /// the same nDCG@10, P@10 and MRR@10 on both relevance sets as 1000 (300 loses 0.005 nDCG@10 on
 /// topics), and a search of the 1 GB archive's top 10 takes about a tenth less time end to end.
 pub const MIN_POOL: usize = 500;
 
+/// Ranks articles for many queries on one searcher (statistics are computed once).
 pub struct Ranker<'a> {
     index: &'a NewsIndex,
     searcher: Searcher,
