@@ -109,6 +109,10 @@ impl NewsIndex {
         let (schema, _) = schema::build_schema();
         let dir = MmapDirectory::open(path)
             .with_context(|| format!("cannot open {} as an index folder", path.display()))?;
+        // The document store keeps tantivy's defaults, lz4 in 16 KB blocks, by measurement
+        // (40 MB of `scale-corpus`, three runs each): zstd level 1 made the index 8.6% smaller
+        // at the same ingest speed, but `search` 11% slower in process (each article shown
+        // decompresses its block); 64 KB blocks made it only 1.4% smaller.
         let index = Index::create(dir, schema, tantivy::IndexSettings::default())
             .with_context(|| format!("cannot create an index at {}", path.display()))?;
         Self::from_index(index, path)
