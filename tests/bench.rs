@@ -87,6 +87,16 @@ fn bench_report_matches_the_index_it_built() {
         assert!(f(&l["p50_ms"]) <= f(&l["p95_ms"]) && f(&l["p95_ms"]) <= f(&l["p99_ms"]));
     }
 
+    // End to end: a new `newsindex` process per run, the first 20 queries, and the person.
+    let e2e = &r["search_end_to_end"];
+    assert_eq!(e2e["queries"], 20);
+    assert_eq!(e2e["runs"], 40);
+    assert!(
+        f(&e2e["p50_ms"]) > f(&r["search_full"]["p50_ms"]),
+        "a new process costs more than a search in one: {e2e}"
+    );
+    assert_eq!(r["mentions_end_to_end"]["runs"], 5);
+
     // The most mentioned person: `mentions` lists exactly as many as the report says, and no
     // person's `entities` count is higher.
     let (name, n) = (

@@ -30,7 +30,13 @@ pub struct BenchOptions {
     pub compare_plain: bool,
     /// Times each query is run (latencies are per run).
     pub rounds: usize,
+    /// The `newsindex` executable, to time searches end to end as a user runs them (a new
+    /// process each time, output discarded); None skips those timings.
+    pub program: Option<PathBuf>,
 }
+
+/// Queries timed end to end (the first of the query set): each run is a new process.
+pub const END_TO_END_QUERIES: usize = 20;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StageRow {
@@ -74,6 +80,14 @@ pub struct BenchReport {
     pub mentions: Latency,
     /// The most mentioned person and how many mentions listing them returns.
     pub top_person: Option<(String, u64)>,
+    /// `newsindex search QUERY --index DIR`, a new process each run, process start and output
+    /// included, over the first [`END_TO_END_QUERIES`] queries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search_end_to_end: Option<Latency>,
+    /// `newsindex mentions NAME --type person --json` of the most mentioned person, a new
+    /// process each run, every line printed (to a pipe that is read and discarded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mentions_end_to_end: Option<Latency>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plain: Option<plain::PlainReport>,
     /// newsindex throughput / plain tantivy throughput (MB/s over MB/s).
@@ -109,6 +123,34 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport> {
     let top_person = people.first().map(|e| (e.name.clone(), e.mentions));
     let names: Vec<String> = people.into_iter().map(|e| e.name).collect();
     let mentions = time_mentions(&index, &names, opts.rounds.max(5))?;
+    let (search_end_to_end, mentions_end_to_end) = match &opts.program {
+        Some(program) => {
+            let n = queries.len().min(END_TO_END_QUERIES);
+            let searches: Vec<Vec<&str>> = queries[..n]
+                .iter()
+                .map(|q| vec!["search", q.as_str()])
+                .collect();
+            let listings: Vec<Vec<&str>> = names
+                .iter()
+                .map(|n| vec!["mentions", n.as_str(), "--type", "person", "--json"])
+                .collect();
+            (
+                Some(time_processes(
+                    program,
+                    &index_dir,
+                    &searches,
+                    opts.rounds.max(1),
+                )?),
+                Some(time_processes(
+                    program,
+                    &index_dir,
+                    &listings,
+                    opts.rounds.max(5),
+                )?),
+            )
+        }
+        None => (None, None),
+    };
 
     let plain = if opts.compare_plain {
         Some(plain::build(
@@ -139,6 +181,8 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport> {
         search_full,
         mentions,
         top_person,
+        search_end_to_end,
+        mentions_end_to_end,
         throughput_ratio: plain.as_ref().map(|p| mb_per_s / p.mb_per_s.max(1e-9)),
         plain,
     })
@@ -283,6 +327,46 @@ fn time_mentions(index: &NewsIndex, names: &[String], rounds: usize) -> Result<L
         }
     }
     Ok(latency(names.len(), ms))
+}
+
+/// Runs `program ARGS --index DIR` for each argument list, `rounds` times after one untimed
+/// run, and times each process from spawn to exit, its whole output read from a pipe.
+fn time_processes(
+    program: &Path,
+    index_dir: &Path,
+    arg_lists: &[Vec<&str>],
+    rounds: usize,
+) -> Result<Latency> {
+    let run = |args: &[&str]| -> Result<f64> {
+        let t = Instant::now();
+        let out = std::process::Command::new(program)
+            .args(args)
+            .arg("--index")
+            .arg(index_dir)
+            .env("NO_COLOR", "1")
+            .stderr(std::process::Stdio::null())
+            .output()
+            .with_context(|| format!("cannot run {}", program.display()))?;
+        let ms = t.elapsed().as_secs_f64() * 1e3;
+        anyhow::ensure!(
+            out.status.success(),
+            "{} {} failed: {}",
+            program.display(),
+            args.join(" "),
+            out.status
+        );
+        Ok(ms)
+    };
+    for args in arg_lists {
+        run(args)?;
+    }
+    let mut ms = Vec::new();
+    for _ in 0..rounds {
+        for args in arg_lists {
+            ms.push(run(args)?);
+        }
+    }
+    Ok(latency(arg_lists.len(), ms))
 }
 
 /// Percentiles (nearest rank) of latencies in milliseconds.

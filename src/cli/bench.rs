@@ -72,6 +72,8 @@ pub fn run_cli(args: Args) -> Result<i32> {
         },
         compare_plain: args.compare_plain,
         rounds: args.rounds,
+        // This very executable, run as a user would for the end-to-end timings.
+        program: std::env::current_exe().ok(),
     };
     let report = run(&opts)?;
     if args.json {
@@ -133,6 +135,12 @@ fn print_table(r: &BenchReport) {
             &format!("mentions of the most mentioned person ({name:?}, all {n} listed)"),
             &r.mentions,
         );
+    }
+    if let Some(l) = &r.search_end_to_end {
+        lat("`newsindex search`, end to end (a new process each run)", l);
+    }
+    if let Some(l) = &r.mentions_end_to_end {
+        lat("`newsindex mentions --json` of that person, end to end", l);
     }
     if let (Some(p), Some(ratio)) = (&r.plain, r.throughput_ratio) {
         println!(
