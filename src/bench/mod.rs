@@ -310,23 +310,36 @@ fn time_searches(
 }
 
 fn time_mentions(index: &NewsIndex, names: &[String], rounds: usize) -> Result<Latency> {
-    let mut ms = Vec::new();
     use crate::entities::EntityType::Person;
-    for name in names {
-        crate::search::mentions::mentions(index, name, Some(Person))?; // warm
+    time_each(names, rounds, |name| {
+        std::hint::black_box(crate::search::mentions::mentions(
+            index,
+            name,
+            Some(Person),
+        )?);
+        Ok(())
+    })
+}
+
+/// Runs `run` on every item once untimed (to warm the caches, as a long-running process is),
+/// then `rounds` times timed; latencies per run.
+pub(crate) fn time_each<T>(
+    items: &[T],
+    rounds: usize,
+    mut run: impl FnMut(&T) -> Result<()>,
+) -> Result<Latency> {
+    for item in items {
+        run(item)?;
     }
+    let mut ms = Vec::with_capacity(items.len() * rounds);
     for _ in 0..rounds {
-        for name in names {
+        for item in items {
             let t = Instant::now();
-            std::hint::black_box(crate::search::mentions::mentions(
-                index,
-                name,
-                Some(Person),
-            )?);
+            run(item)?;
             ms.push(t.elapsed().as_secs_f64() * 1e3);
         }
     }
-    Ok(latency(names.len(), ms))
+    Ok(latency(items.len(), ms))
 }
 
 /// Runs `program ARGS --index DIR` for each argument list, `rounds` times after one untimed
@@ -337,8 +350,7 @@ fn time_processes(
     arg_lists: &[Vec<&str>],
     rounds: usize,
 ) -> Result<Latency> {
-    let run = |args: &[&str]| -> Result<f64> {
-        let t = Instant::now();
+    time_each(arg_lists, rounds, |args| {
         let out = std::process::Command::new(program)
             .args(args)
             .arg("--index")
@@ -347,7 +359,6 @@ fn time_processes(
             .stderr(std::process::Stdio::null())
             .output()
             .with_context(|| format!("cannot run {}", program.display()))?;
-        let ms = t.elapsed().as_secs_f64() * 1e3;
         anyhow::ensure!(
             out.status.success(),
             "{} {} failed: {}",
@@ -355,18 +366,8 @@ fn time_processes(
             args.join(" "),
             out.status
         );
-        Ok(ms)
-    };
-    for args in arg_lists {
-        run(args)?;
-    }
-    let mut ms = Vec::new();
-    for _ in 0..rounds {
-        for args in arg_lists {
-            ms.push(run(args)?);
-        }
-    }
-    Ok(latency(arg_lists.len(), ms))
+        Ok(())
+    })
 }
 
 /// Percentiles (nearest rank) of latencies in milliseconds.

@@ -68,7 +68,7 @@ struct Slot {
 #[derive(Default)]
 struct StemCache {
     front: Vec<Slot>,
-    map: HashMap<Box<str>, Option<Box<str>>, FxBuildHasher>,
+    map: HashMap<String, Option<Box<str>>, FxBuildHasher>,
 }
 
 /// A clone starts empty: tantivy clones the analyzer for each segment writer and each query.
@@ -105,28 +105,22 @@ impl StemCache {
                 return;
             }
         }
-        let stem: Option<Box<str>> = match self.map.get(text.as_str()) {
-            Some(stem) => stem.clone(),
-            None => {
-                let stemmer = frostem::Stemmer::new(frostem::Algorithm::English);
-                let stem = match stemmer.stem(text) {
-                    Cow::Borrowed(s) if s == text.as_str() => None,
-                    s => Some(Box::<str>::from(s.as_ref())),
-                };
-                if self.map.len() >= MAX_ENTRIES {
-                    self.map.clear();
-                }
-                self.map
-                    .insert(Box::<str>::from(text.as_str()), stem.clone());
-                stem
-            }
-        };
-        let stem_bytes = stem.as_deref().unwrap_or(text.as_str()).as_bytes();
+        if self.map.len() >= MAX_ENTRIES {
+            self.map.clear();
+        }
         // The front is built once the analyzer has seen enough words to be indexing, not for
         // the short-lived analyzers of a query or a highlight (512 KB to fill each time).
         if self.front.is_empty() && self.map.len() >= FRONT_AFTER {
             self.front = vec![Slot::default(); SLOTS];
         }
+        let stem =
+            self.map.entry_ref(text.as_str()).or_insert_with(|| {
+                match frostem::Stemmer::new(frostem::Algorithm::English).stem(text) {
+                    Cow::Borrowed(s) if s == text.as_str() => None,
+                    s => Some(Box::<str>::from(s.as_ref())),
+                }
+            });
+        let stem_bytes = stem.as_deref().unwrap_or(text.as_str()).as_bytes();
         if short && stem_bytes.len() <= SLOT_BYTES && !self.front.is_empty() {
             let s = &mut self.front[slot];
             s.word_len = text.len() as u8;
@@ -136,7 +130,7 @@ impl StemCache {
         }
         if let Some(stem) = stem {
             text.clear();
-            text.push_str(&stem);
+            text.push_str(stem);
         }
     }
 }

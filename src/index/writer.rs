@@ -180,7 +180,6 @@ struct PreparedArticle {
     stored: StoredArticle,
     /// Passage documents, without the article id yet.
     passages: Vec<TantivyDocument>,
-    /// Mention documents, without the article id yet.
     /// The article document so far: its entities (the rest is added once its id is known).
     article_doc: TantivyDocument,
 }

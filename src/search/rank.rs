@@ -735,6 +735,10 @@ impl<'a> Ranker<'a> {
                         h.peek().map_or(Score::MIN, |m| m.0 .0.next_down())
                     }
                 };
+                // The heap is locked once per passage that beats the threshold: about 3,000
+                // to 4,000 times for a top 500 on 1 GB, a fraction of a millisecond. Heaps per
+                // segment would need no lock but prune less: each segment's k-th score is
+                // below the shared one until it has k passages of its own above it.
                 let start = threshold(&best.lock().unwrap());
                 weight.for_each_pruning(start, reader, &mut |doc, score| {
                     let mut h = best.lock().unwrap();
