@@ -264,3 +264,59 @@ fn text_output_marks_matches_without_colour() {
     );
     assert!(!text.contains('\x1b'));
 }
+
+/// Text pasted from an article searches as text: a possessive, a Reuters ticker in angle
+/// brackets and a colon after a word used to be tantivy syntax errors ("Syntax Error",
+/// "Range query need to target a specific field", "unknown field").
+#[test]
+fn pasted_prose_is_searched_as_text() {
+    let hits = search(sample_index(), "Voss's campaign", &[]);
+    assert!(!hits.is_empty());
+    // "Voss's" is the phrase "voss s": the best hit holds it, highlighted.
+    let top = &hits[0];
+    assert!(body_text(top).contains("voss's campaign"), "{top}");
+    let marked: Vec<String> = top["highlights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            span(
+                top["passage"].as_str().unwrap(),
+                p[0].as_u64().unwrap() as usize,
+                p[1].as_u64().unwrap() as usize,
+            )
+            .to_lowercase()
+        })
+        .collect();
+    assert!(marked.iter().any(|w| w == "voss"), "{marked:?}");
+    assert!(marked.iter().any(|w| w == "campaign"), "{marked:?}");
+    for q in ["Haldorsen <HLD> mayor", "Update: Haldorsen mayor"] {
+        let hits = search(sample_index(), q, &[]);
+        assert!(
+            hits.iter().any(|h| body_text(h).contains("haldorsen")),
+            "{q}: {hits:?}"
+        );
+    }
+    // Real syntax still works, and a real mistake is still an error naming the query.
+    assert!(!search(sample_index(), "headline:mayor", &[]).is_empty());
+    let out = run(&[
+        "search",
+        "headlin:mayor",
+        "--index",
+        sample_index().to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field"));
+    let out = run(&[
+        "search",
+        "(mayor",
+        "--index",
+        sample_index().to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("(mayor") && err.contains("parentheses"),
+        "{err}"
+    );
+}

@@ -62,6 +62,7 @@ pub fn parse_query_with(
         bail!("empty query");
     }
     let (rewritten, specials) = extract_specials(&rewritten)?;
+    let rewritten = escape_prose(&rewritten);
     let query = parser
         .parse_query(&rewritten)
         .map_err(|e| anyhow::anyhow!("invalid query {text:?}: {}", explain(&e)))?;
@@ -136,6 +137,50 @@ pub fn extract_specials(text: &str) -> Result<(String, Vec<Special>)> {
         out.push_str(&token);
     }
     Ok((out, specials))
+}
+
+/// Escapes what tantivy's syntax would misread in text pasted from an article, outside
+/// double quotes: an apostrophe inside a word (`Reagan's`; tantivy opens a single-quoted
+/// phrase there and fails, "Syntax Error"), `<` or `>` opening a word (`<IBM>`, a ticker in
+/// Reuters headlines; tantivy reads a range without a field) and a colon ending a word
+/// (`Update: oil`, `http://...`; tantivy reads a field name). Range and field syntax
+/// (`date:>2004`, `headline:oil`) is left alone, and so is a quote opening a word (`'oil
+/// price'`, a phrase).
+pub fn escape_prose(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut in_quote = false;
+    let mut in_single_quote = false;
+    let mut prev: Option<char> = None;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
+        let after_word = prev.is_some_and(|p| p.is_alphanumeric());
+        let opens_word = prev.is_none_or(|p| p.is_whitespace() || p == '(' || p == '+' || p == '-');
+        let escape = !in_quote
+            && match c {
+                '\'' if in_single_quote => {
+                    in_single_quote = false;
+                    false
+                }
+                '\'' if !after_word => {
+                    in_single_quote = true;
+                    false
+                }
+                '\'' => true,
+                '<' | '>' => opens_word,
+                ':' => after_word && next.is_none_or(|n| n.is_whitespace() || n == '/'),
+                _ => false,
+            };
+        if c == '"' && prev != Some('\\') {
+            in_quote = !in_quote;
+        }
+        if escape {
+            out.push('\\');
+        }
+        out.push(c);
+        prev = Some(c);
+    }
+    out
 }
 
 type Cache = HashMap<(Field, usize), Vec<Term>>;
@@ -286,6 +331,10 @@ fn explain(e: &QueryParserError) -> String {
         QueryParserError::DateFormatError(_) => {
             "dates are written YYYY, YYYY-MM, YYYY-MM-DD or as RFC 3339 instants".into()
         }
+        QueryParserError::SyntaxError(_) => "syntax error: check that quotes and parentheses \
+            are closed and that AND, OR, NOT, + and - have a term to apply to; put a word in \
+            double quotes to search it as it is"
+            .into(),
         other => other.to_string(),
     }
 }
@@ -421,6 +470,27 @@ mod tests {
         assert!(within_distance(&c("abcd"), &c("abdc"), 1));
         assert!(!within_distance(&c("abc"), &c("xyz"), 2));
         assert!(within_distance(&c("oil"), &c("oil"), 0));
+    }
+
+    #[test]
+    fn prose_is_escaped_and_syntax_kept() {
+        assert_eq!(escape_prose("Reagan's budget"), "Reagan\\'s budget");
+        assert_eq!(escape_prose("Avnet <Avt> Files"), "Avnet \\<Avt> Files");
+        assert_eq!(escape_prose("Update: oil"), "Update\\: oil");
+        assert_eq!(
+            escape_prose("see http://example.com/x"),
+            "see http\\://example.com/x"
+        );
+        for kept in [
+            "headline:oil",
+            "date:>2004",
+            "'oil price'",
+            "people:'x y'",
+            "\"Reagan's budget\"",
+            "+oil -gas (a OR b)",
+        ] {
+            assert_eq!(escape_prose(kept), kept);
+        }
     }
 
     #[test]
