@@ -266,8 +266,8 @@ fn text_output_marks_matches_without_colour() {
 }
 
 /// Text pasted from an article searches as text: a possessive, a Reuters ticker in angle
-/// brackets and a colon after a word used to be tantivy syntax errors ("Syntax Error",
-/// "Range query need to target a specific field", "unknown field").
+/// brackets, a colon after a word and a dash between spaces used to be tantivy syntax errors
+/// ("Syntax Error", "Range query need to target a specific field", "unknown field").
 #[test]
 fn pasted_prose_is_searched_as_text() {
     let hits = search(sample_index(), "Voss's campaign", &[]);
@@ -290,7 +290,11 @@ fn pasted_prose_is_searched_as_text() {
         .collect();
     assert!(marked.iter().any(|w| w == "voss"), "{marked:?}");
     assert!(marked.iter().any(|w| w == "campaign"), "{marked:?}");
-    for q in ["Haldorsen <HLD> mayor", "Update: Haldorsen mayor"] {
+    for q in [
+        "Haldorsen <HLD> mayor",
+        "Update: Haldorsen mayor",
+        "Haldorsen - mayor",
+    ] {
         let hits = search(sample_index(), q, &[]);
         assert!(
             hits.iter().any(|h| body_text(h).contains("haldorsen")),

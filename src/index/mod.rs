@@ -194,7 +194,8 @@ impl NewsIndex {
 }
 
 /// True when `path` is empty, or holds nothing but what an interrupted creation leaves: our
-/// marker and tantivy's lock/bookkeeping files, and no `meta.json`.
+/// marker, tantivy's lock/bookkeeping files and the temporary file of an atomic write that was
+/// cut short (`.tmpXXXXXX`, before its rename to `meta.json`), and no `meta.json`.
 fn only_leftovers_of_creation(path: &Path) -> Result<bool> {
     let names: Vec<String> = std::fs::read_dir(path)
         .with_context(|| format!("cannot read {}", path.display()))?
@@ -206,6 +207,7 @@ fn only_leftovers_of_creation(path: &Path) -> Result<bool> {
             || n == ".managed.json"
             || (n.starts_with(".tantivy-") && n.ends_with(".lock"))
             || (n.starts_with('.') && n.contains(MARKER_FILE))
+            || n.starts_with(".tmp")
     }))
 }
 
@@ -274,4 +276,45 @@ pub fn dir_size(path: &Path) -> u64 {
                 .sum()
         })
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A creation killed at any point leaves a folder that the next ingest creates again,
+    /// including one killed inside tantivy's atomic write of `meta.json` (seen in the crash
+    /// test: "meta.json does not exist" on the re-run).
+    #[test]
+    fn interrupted_creation_is_created_again() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("idx");
+        std::fs::create_dir(&dir).unwrap();
+        for (leftover, bytes) in [
+            (MARKER_FILE, &b""[..]),
+            (".tantivy-writer.lock", b""),
+            (".managed.json", b"[]"),
+            (".tmpAb12Cd", b"{\"index_settings\""),
+        ] {
+            std::fs::write(dir.join(leftover), bytes).unwrap();
+            assert!(only_leftovers_of_creation(&dir).unwrap(), "{leftover}");
+        }
+        std::fs::write(
+            dir.join(MARKER_FILE),
+            serde_json::to_vec(&Marker {
+                format: "newsindex".into(),
+                schema_version: schema::SCHEMA_VERSION,
+            })
+            .unwrap(),
+        )
+        .unwrap();
+        let index = NewsIndex::open_or_create(&dir).unwrap();
+        assert_eq!(index.searcher().num_docs(), 0);
+        assert!(dir.join("meta.json").exists());
+        // A folder with anything else in it is not taken for a leftover.
+        let other = tmp.path().join("other");
+        std::fs::create_dir(&other).unwrap();
+        std::fs::write(other.join("notes.txt"), b"mine").unwrap();
+        assert!(!only_leftovers_of_creation(&other).unwrap());
+    }
 }

@@ -142,8 +142,9 @@ pub fn extract_specials(text: &str) -> Result<(String, Vec<Special>)> {
 /// Escapes what tantivy's syntax would misread in text pasted from an article, outside
 /// double quotes: an apostrophe inside a word (`Reagan's`; tantivy opens a single-quoted
 /// phrase there and fails, "Syntax Error"), `<` or `>` opening a word (`<IBM>`, a ticker in
-/// Reuters headlines; tantivy reads a range without a field) and a colon ending a word
-/// (`Update: oil`, `http://...`; tantivy reads a field name). Range and field syntax
+/// Reuters headlines; tantivy reads a range without a field), a colon ending a word
+/// (`Update: oil`, `http://...`; tantivy reads a field name) and a dash between spaces
+/// (`Spotlight - Japan`; tantivy reads an operator missing its term). Range and field syntax
 /// (`date:>2004`, `headline:oil`) is left alone, and so is a quote opening a word (`'oil
 /// price'`, a phrase).
 pub fn escape_prose(text: &str) -> String {
@@ -174,10 +175,15 @@ pub fn escape_prose(text: &str) -> String {
         if c == '"' && prev != Some('\\') {
             in_quote = !in_quote;
         }
+        // A dash between spaces (`Spotlight - Japan`) applies to no term: it is punctuation.
+        let dash = !in_quote
+            && (c == '-' || c == '+')
+            && opens_word
+            && next.is_none_or(char::is_whitespace);
         if escape {
             out.push('\\');
         }
-        out.push(c);
+        out.push(if dash { ' ' } else { c });
         prev = Some(c);
     }
     out
@@ -477,6 +483,10 @@ mod tests {
         assert_eq!(escape_prose("Reagan's budget"), "Reagan\\'s budget");
         assert_eq!(escape_prose("Avnet <Avt> Files"), "Avnet \\<Avt> Files");
         assert_eq!(escape_prose("Update: oil"), "Update\\: oil");
+        assert_eq!(
+            escape_prose("Spotlight - Japan growth -"),
+            "Spotlight   Japan growth  "
+        );
         assert_eq!(
             escape_prose("see http://example.com/x"),
             "see http\\://example.com/x"
