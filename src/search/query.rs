@@ -157,7 +157,10 @@ pub fn escape_prose(text: &str) -> String {
         let next = chars.peek().copied();
         let after_word = prev.is_some_and(|p| p.is_alphanumeric());
         let opens_word = prev.is_none_or(|p| p.is_whitespace() || p == '(' || p == '+' || p == '-');
+        // What the user escaped stays as it is.
+        let escaped = prev == Some('\\');
         let escape = !in_quote
+            && !escaped
             && match c {
                 '\'' if in_single_quote => {
                     in_single_quote = false;
@@ -177,6 +180,7 @@ pub fn escape_prose(text: &str) -> String {
         }
         // A dash between spaces (`Spotlight - Japan`) applies to no term: it is punctuation.
         let dash = !in_quote
+            && !escaped
             && (c == '-' || c == '+')
             && opens_word
             && next.is_none_or(char::is_whitespace);
@@ -498,6 +502,7 @@ mod tests {
             "people:'x y'",
             "\"Reagan's budget\"",
             "+oil -gas (a OR b)",
+            "Reagan\\'s \\<IBM>",
         ] {
             assert_eq!(escape_prose(kept), kept);
         }
