@@ -303,24 +303,13 @@ fn pasted_prose_is_searched_as_text() {
     }
     // Real syntax still works, and a real mistake is still an error naming the query.
     assert!(!search(sample_index(), "headline:mayor", &[]).is_empty());
-    let out = run(&[
-        "search",
-        "headlin:mayor",
-        "--index",
-        sample_index().to_str().unwrap(),
-    ]);
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field"));
-    let out = run(&[
-        "search",
-        "(mayor",
-        "--index",
-        sample_index().to_str().unwrap(),
-    ]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("(mayor") && err.contains("parentheses"),
-        "{err}"
-    );
+    for (q, says) in [
+        ("headlin:mayor", "unknown field"),
+        ("(mayor", "parentheses"),
+    ] {
+        let out = run(&["search", q, "--index", sample_index().to_str().unwrap()]);
+        assert!(!out.status.success(), "{q}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(q) && err.contains(says), "{q}: {err}");
+    }
 }

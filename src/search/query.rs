@@ -175,7 +175,7 @@ pub fn escape_prose(text: &str) -> String {
                 ':' => after_word && next.is_none_or(|n| n.is_whitespace() || n == '/'),
                 _ => false,
             };
-        if c == '"' && prev != Some('\\') {
+        if c == '"' && !escaped {
             in_quote = !in_quote;
         }
         // A dash between spaces (`Spotlight - Japan`) applies to no term: it is punctuation.

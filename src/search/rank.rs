@@ -365,12 +365,13 @@ impl<'a> Ranker<'a> {
         Ok(df)
     }
 
-    /// The segment with the most documents (None for an empty index).
-    fn largest_segment(&self) -> Option<&SegmentReader> {
-        self.searcher
-            .segment_readers()
-            .iter()
-            .max_by_key(|r| r.num_docs())
+    /// The segment with the most documents, when there are several (with one, its
+    /// frequencies are the whole index's: nothing to bound).
+    fn largest_of_several_segments(&self) -> Option<&SegmentReader> {
+        let readers = self.searcher.segment_readers();
+        (readers.len() > 1)
+            .then(|| readers.iter().max_by_key(|r| r.num_docs()))
+            .flatten()
     }
 
     pub fn searcher(&self) -> &Searcher {
@@ -502,7 +503,7 @@ impl<'a> Ranker<'a> {
         let mut by_weight: Vec<(String, f32)> = weight.into_iter().collect();
         by_weight.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let idf_max = idf(self.stats.n, 2.0);
-        let largest = self.largest_segment();
+        let largest = self.largest_of_several_segments();
         let mut best: Vec<(Term, f32)> = Vec::new();
         let last_place = |best: &[(Term, f32)]| (best.len() >= n).then(|| best[n - 1].1);
         // Looks a term up in full and keeps it if it makes the best `n`.
