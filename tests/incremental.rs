@@ -95,3 +95,43 @@ fn a_duplicate_takes_the_place_of_its_pruned_original() {
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0]["article_id"], "news/b.txt");
 }
+
+/// An article moved from one file into another that is read earlier in the same run: when
+/// the second file is read, the article is still indexed from the first, so the moved copy is
+/// a duplicate; when the first is then read without it, the copy must take its place.
+#[test]
+fn an_article_moved_between_files_in_one_run_is_kept() {
+    let tmp = TempDir::new().unwrap();
+    let docs = tmp.path().join("news");
+    fs::create_dir_all(&docs).unwrap();
+    let xylophone = "{\"headline\":\"Xylophone makers merge\",\"body\":\"The two largest xylophone makers agreed to merge on Tuesday.\"}\n";
+    let aardvark = "{\"headline\":\"Aardvark census finds growth\",\"body\":\"A census of aardvarks found the population grew sharply.\"}\n";
+    let bison = "{\"headline\":\"Bison return to plains\",\"body\":\"Herds of bison returned to the northern plains.\"}\n";
+    fs::write(docs.join("a.jsonl"), xylophone).unwrap();
+    fs::write(docs.join("b.jsonl"), aardvark).unwrap();
+    let index = tmp.path().join("idx");
+    let (s, _) = ingest(&[&docs], &index, &[]);
+    assert_eq!(s["articles"], 2);
+
+    // a.jsonl (read first) gains the aardvark story, b.jsonl loses it.
+    fs::write(docs.join("a.jsonl"), format!("{xylophone}{aardvark}")).unwrap();
+    fs::write(docs.join("b.jsonl"), bison).unwrap();
+    let (s, _) = ingest(&[&docs], &index, &[]);
+    assert_eq!(s["errors"].as_array().map_or(0, |e| e.len()), 0, "{s}");
+    assert_eq!(s["files_indexed"], 2, "{s}");
+    assert_eq!(s["files_reread"], 1, "a.jsonl, for its duplicate: {s}");
+    assert_eq!(s["index_articles"], 3, "{s}");
+    assert_eq!(stats(&index)["articles"], 3, "{s}");
+    let hits = search(&index, "aardvark", &[]);
+    assert_eq!(hits.len(), 1, "{s}");
+    assert!(hits[0]["article_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("news/a.jsonl"));
+
+    // And the next run finds everything unchanged and keeps it.
+    let (s, _) = ingest(&[&docs], &index, &[]);
+    assert_eq!(s["articles"], 0, "{s}");
+    assert_eq!(stats(&index)["articles"], 3);
+    assert_eq!(search(&index, "aardvark", &[]).len(), 1);
+}

@@ -15,7 +15,7 @@ use serde::Serialize;
 use tantivy::collector::TopDocs;
 
 use crate::index::writer::{ingest, IngestOptions, IngestSummary, NoProgress};
-use crate::index::{dir_size, NewsIndex};
+use crate::index::{dir_size, read_doc, NewsIndex};
 use crate::search::{self, Conjunction, SearchOptions};
 
 #[derive(Debug, Clone)]
@@ -267,7 +267,7 @@ pub fn default_queries(index: &NewsIndex, n: usize) -> Result<Vec<String>> {
     let step = (addrs.len() / n.max(1)).max(1);
     let mut out = Vec::new();
     for addr in addrs.iter().step_by(step).take(n) {
-        let a = index.stored_article(&searcher.doc(*addr)?)?;
+        let a = index.stored_article(&read_doc(&searcher, *addr)?)?;
         let mut words: Vec<&str> = a
             .headline
             .split(|c: char| !c.is_alphanumeric())

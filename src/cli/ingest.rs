@@ -172,8 +172,12 @@ fn print_summary(s: &IngestSummary) {
             None => eprintln!("error: {}: {} ({})", e.path, e.reason, e.kind),
         }
     }
+    let reread = match s.files_reread {
+        0 => String::new(),
+        n => format!(", read again for a duplicate whose original went {n}"),
+    };
     println!(
-        "files {} (indexed {}, unchanged {}, removed {}, skipped {})",
+        "files {} (indexed {}, unchanged {}, removed {}, skipped {}{reread})",
         s.files, s.files_indexed, s.files_unchanged, s.files_removed, s.skipped
     );
     println!(

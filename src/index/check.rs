@@ -12,7 +12,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use tantivy::schema::Value;
-use tantivy::{DocAddress, DocId, Index, TantivyDocument};
+use tantivy::{DocAddress, DocId, Index};
 
 use super::{schema, NewsIndex, StoredArticle};
 
@@ -248,7 +248,7 @@ fn check_documents(index: &NewsIndex, report: &mut CheckReport, problems: &mut P
         for doc_id in seg.doc_ids_alive() {
             let addr = DocAddress::new(seg_ord as u32, doc_id);
             let at = format!("segment {seg_ord} doc {doc_id}");
-            let doc: TantivyDocument = match searcher.doc(addr) {
+            let doc = match super::read_doc(&searcher, addr) {
                 Ok(d) => d,
                 Err(e) => {
                     problems.push("document", format!("{at}: cannot read: {e}"));

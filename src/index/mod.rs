@@ -1,6 +1,7 @@
 //! The on-disk index: schema, opening/validating a folder, building it from articles, stats.
 
 pub mod check;
+mod damage;
 pub mod mention_data;
 pub mod merges;
 pub mod passages;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use tantivy::directory::MmapDirectory;
 use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument};
 
+pub use damage::read_doc;
 pub use schema::Fields;
 
 /// Written next to tantivy's files so that we recognise our own index folders.
@@ -187,7 +189,7 @@ impl NewsIndex {
         ]);
         let top = searcher.search(&q, &TopDocs::with_limit(1).order_by_score())?;
         match top.first() {
-            Some((_, addr)) => Ok(Some(self.stored_article(&searcher.doc(*addr)?)?)),
+            Some((_, addr)) => Ok(Some(self.stored_article(&read_doc(searcher, *addr)?)?)),
             None => Ok(None),
         }
     }

@@ -5,11 +5,10 @@
 //! This bookkeeping grows with the archive, so it is kept compact: every path is interned once
 //! in one arena, files are small fixed records addressed by index, articles are fixed records
 //! in one arena, looked up through tables of 32-bit indexes, and article ids and content hashes
-//! are 64- and 128-bit keys rather than strings. About 110 bytes a file plus 50 bytes an
-//! article (a million one-article files: about 160 MB; it was about 300 MB with a hash map
-//! per key and a boxed list per file, and over 1 KB an article with strings). The full records
-//! (ids and hashes as text) live in the index, and are read back only in the rare cases that
-//! need them.
+//! are 64- and 128-bit keys rather than strings. About 110 bytes a file already indexed plus
+//! 50 bytes an article; a file new to the index costs only its articles (see `State`). The
+//! full records (ids and hashes as text) live in the index, and are read back only in the
+//! rare cases that need them.
 
 use std::hash::BuildHasher;
 use std::path::PathBuf;
@@ -27,8 +26,12 @@ use super::schema::{Fields, KIND_FILE};
 use super::NewsIndex;
 use crate::ingest::walk::{compact_mtime, InputFile};
 
-/// A file's position in the run's path table.
+/// A file's position in the run's path table, or, with `UNNAMED` set, a file indexed this run
+/// that was given no path slot (see `State`).
 pub(super) type FileIx = u32;
+
+/// Marks a `FileIx` that numbers a file of this run rather than a slot of the path table.
+const UNNAMED: FileIx = 1 << 31;
 
 /// 128 bits of a blake3 hash (file contents or article headline + body). A collision among
 /// 2^32 items has a probability of about 2^-64.
@@ -322,8 +325,6 @@ struct FileSlot {
     indexed: bool,
     /// Found by this run's walk.
     seen: bool,
-    /// Indexed, found unchanged or failed this run.
-    processed: bool,
 }
 
 /// A set of article arena indexes, looked up by a key of the article (id or content): 4
@@ -397,10 +398,19 @@ fn by_content(a: &ArticleEntry) -> [u64; 2] {
 }
 
 /// What the index holds, kept up to date as the run adds and removes files.
+///
+/// Files loaded from the index have a path slot. A file first indexed this run gets one only
+/// if it holds a duplicate (it may have to be read again, see `orphaned_duplicates`); the
+/// others, nearly all of a first ingest, leave only their articles' 32-byte entries, which
+/// de-duplication and unique ids need. Their paths are never looked up again in the run: the
+/// walk yields each path once. So the run's memory grows by about 50 bytes an article, not
+/// the 150 bytes a file plus 50 an article that a slot for every file cost.
 pub(super) struct State {
     paths: Paths,
     /// Parallel to `paths`.
     files: Vec<FileSlot>,
+    /// How many unnamed files this run has begun (the low bits of their `FileIx`).
+    unnamed: u32,
     /// Every article indexed, loaded or added this run (a removed file's stay, unreferenced).
     articles: Vec<ArticleEntry>,
     /// Content digest -> the indexed article with that content.
@@ -413,6 +423,11 @@ pub(super) struct State {
     dup_holders: FxHashMap<Digest, Vec<FileIx>>,
     /// Content digests whose indexed article was removed this run.
     released: Vec<Digest>,
+    /// Relative paths of files given a slot this run (their record may not be committed).
+    rels: FxHashMap<FileIx, String>,
+    /// Files already read again for an orphaned duplicate: at most once a run, so the rounds
+    /// end even if files change while they are read.
+    requeued: FxHashSet<FileIx>,
 }
 
 impl State {
@@ -432,6 +447,9 @@ impl State {
             duplicates: FxHashMap::default(),
             dup_holders: FxHashMap::default(),
             released: Vec::new(),
+            rels: FxHashMap::default(),
+            requeued: FxHashSet::default(),
+            unnamed: 0,
         };
         let mut by_segment: Vec<Vec<tantivy::DocId>> =
             vec![Vec::new(); searcher.segment_readers().len()];
@@ -560,12 +578,6 @@ impl State {
         }
     }
 
-    /// Notes that `path` was dealt with this run, so it is not queued again.
-    pub fn mark_processed(&mut self, path: &str) {
-        let ix = self.slot(path);
-        self.files[ix as usize].processed = true;
-    }
-
     /// Indexed files the walk did not find and that no longer exist.
     pub fn gone_files(&self) -> Vec<String> {
         self.files
@@ -646,7 +658,14 @@ impl State {
     ) -> FileRecord {
         let path = f.path.to_string_lossy().into_owned();
         *articles_removed += self.remove_file(writer, index, &path);
-        let ix = self.slot(&path);
+        let ix = match self.paths.find(&path) {
+            Some(ix) => ix,
+            None => {
+                self.unnamed += 1;
+                assert!(self.unnamed < UNNAMED, "fewer than 2^31 files a run");
+                UNNAMED | self.unnamed
+            }
+        };
         FileRecord {
             path,
             rel: f.rel.clone(),
@@ -666,12 +685,26 @@ impl State {
         if !self.content_indexed(h) {
             return false;
         }
+        self.name(record);
         let holders = self.dup_holders.entry(h).or_default();
         if !holders.contains(&record.ix) {
             holders.push(record.ix);
         }
         record.duplicates.0.push(h);
         true
+    }
+
+    /// Gives the file being indexed a path slot if it has none, moving its articles so far
+    /// to it.
+    fn name(&mut self, record: &mut FileRecord) {
+        if record.ix & UNNAMED == 0 {
+            return;
+        }
+        let ix = self.slot(&record.path);
+        for a in &mut self.articles[record.first as usize..] {
+            a.file = ix;
+        }
+        record.ix = ix;
     }
 
     /// Claims an id (made unique) and a content for an article of the file being indexed.
@@ -723,6 +756,15 @@ impl State {
         record: FileRecord,
     ) -> Result<()> {
         writer.add_document(QueuedDoc::untracked(file_document(fields, &record)?))?;
+        if record.ix & UNNAMED != 0 {
+            // Its articles stay claimed in the arena; nothing looks the file up again.
+            return Ok(());
+        }
+        if record.duplicates.0.is_empty() {
+            self.rels.remove(&record.ix);
+        } else {
+            self.rels.insert(record.ix, record.rel.clone());
+        }
         self.insert_meta(
             record.ix,
             record.first,
@@ -734,17 +776,17 @@ impl State {
         Ok(())
     }
 
-    /// Files not processed yet this run that hold a duplicate of an article removed this run:
-    /// they must be read again so the duplicate takes the original's place.
+    /// Files that hold a duplicate of an article removed this run and not indexed again: they
+    /// must be read again so the duplicate takes the original's place. That includes files
+    /// read earlier in this run, while the original was still indexed.
     pub fn orphaned_duplicates(&mut self, index: &NewsIndex) -> Vec<InputFile> {
         let mut out: Vec<InputFile> = Vec::new();
-        let mut queued = FxHashSet::default();
         for h in std::mem::take(&mut self.released) {
             if self.content_indexed(h) {
                 continue;
             }
             for ix in self.dup_holders.get(&h).cloned().unwrap_or_default() {
-                if self.files[ix as usize].processed || !queued.insert(ix) {
+                if !self.files[ix as usize].indexed || !self.requeued.insert(ix) {
                     continue;
                 }
                 let p = self.paths.get(ix).to_string();
@@ -757,12 +799,16 @@ impl State {
                 };
                 // Forget the old hash so the file is parsed, not skipped as unchanged.
                 self.files[ix as usize].meta.hash = [0, 0];
-                // The file was not processed this run, so its record is in the last commit.
-                let rel = stored_record(index, &p)
-                    .ok()
-                    .flatten()
-                    .map(|r| r.rel)
-                    .unwrap_or_default();
+                // A file indexed this run has its relative path kept; any other has its
+                // record in the last commit.
+                let rel = match self.rels.get(&ix) {
+                    Some(rel) => rel.clone(),
+                    None => stored_record(index, &p)
+                        .ok()
+                        .flatten()
+                        .map(|r| r.rel)
+                        .unwrap_or_default(),
+                };
                 out.push(InputFile {
                     rel,
                     format,
@@ -805,7 +851,7 @@ fn stored_record(index: &NewsIndex, path: &str) -> Result<Option<FileRecord>> {
     let Some((_, addr)) = hits.first() else {
         return Ok(None);
     };
-    let doc: TantivyDocument = searcher.doc(*addr)?;
+    let doc = super::read_doc(&searcher, *addr)?;
     let info = doc
         .get_first(index.fields.file_info)
         .and_then(|v| v.as_str())

@@ -21,6 +21,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use tantivy::{TantivyDocument, Term};
 
@@ -93,6 +94,10 @@ pub struct IngestSummary {
     pub files_indexed: usize,
     /// Files skipped because they had not changed since the last run.
     pub files_unchanged: usize,
+    /// Files read a second time in this run (or after being found unchanged) because an
+    /// article they hold as a duplicate lost its original; their articles are counted again
+    /// in `articles` and `articles_removed`.
+    pub files_reread: usize,
     /// Files whose articles were removed because the file is gone (`--prune`).
     pub files_removed: usize,
     /// Files passed over: unsupported types, README/LICENSE files, excluded extensions.
@@ -248,11 +253,13 @@ pub fn ingest(
         summary,
         since_commit: 0,
         gate: Default::default(),
+        rereading: false,
     };
 
     // Which files need reading: new ones, and those whose size or mtime changed.
     let files = walked.files;
-    let mut todo: Vec<usize> = Vec::new();
+    // Positions in `files`, 4 bytes each: this list lives as long as the first round.
+    let mut todo: Vec<u32> = Vec::new();
     for i in 0..files.len() {
         let key = files.path(i).to_string_lossy();
         run.state.mark_seen(&key);
@@ -261,7 +268,7 @@ pub fn ingest(
             Some(r) if r.size == f.0 && u128::from(r.mtime) == f.1 => {
                 run.summary.files_unchanged += 1
             }
-            _ => todo.push(i),
+            _ => todo.push(u32::try_from(i).expect("fewer than 2^32 files")),
         }
     }
     if opts.prune {
@@ -271,26 +278,30 @@ pub fn ingest(
         }
     }
 
-    progress.start(todo.len() as u64, todo.iter().map(|&i| files.size(i)).sum());
+    progress.start(
+        todo.len() as u64,
+        todo.iter().map(|&i| files.size(i as usize)).sum(),
+    );
     let mut round = (files, todo);
     loop {
-        let (files, todo) = &round;
-        let (large, small): (Vec<usize>, Vec<usize>) = todo
-            .iter()
-            .partition(|&&i| files.size(i) >= STREAM_FILE_BYTES);
-        run.small_files(files, small)?;
+        let (files, mut todo) = round;
+        let is_large = |i: u32| files.size(i as usize) >= STREAM_FILE_BYTES;
+        let large: Vec<u32> = todo.iter().copied().filter(|&i| is_large(i)).collect();
+        todo.retain(|&i| !is_large(i));
+        run.small_files(&files, todo)?;
         for i in large {
-            run.large_file(&files.get(i))?;
+            run.large_file(&files.get(i as usize))?;
         }
+        drop(files);
         // Files whose duplicates lost their original this run are indexed again.
         let orphans: FileList = run.state.orphaned_duplicates(index).into_iter().collect();
         if orphans.is_empty() {
             break;
         }
-        let all = (0..orphans.len()).collect();
+        let all = (0..orphans.len() as u32).collect();
         round = (orphans, all);
+        run.rereading = true;
     }
-    drop(round);
     let Run {
         mut writer,
         mut summary,
@@ -339,6 +350,8 @@ struct Run<'a> {
     state: State,
     summary: IngestSummary,
     since_commit: usize,
+    /// In a round of files read again for orphaned duplicates.
+    rereading: bool,
 }
 
 impl Run<'_> {
@@ -347,21 +360,22 @@ impl Run<'_> {
     /// the current one to tantivy, so tagging and indexing overlap instead of taking turns.
     /// `which` are the positions in `files` to ingest; each batch's `InputFile`s are made only
     /// when it is prepared.
-    fn small_files(&mut self, files: &FileList, which: Vec<usize>) -> Result<()> {
+    fn small_files(&mut self, files: &FileList, which: Vec<u32>) -> Result<()> {
         if which.is_empty() {
             return Ok(());
         }
         // The old hashes are looked up before any file of this round is processed: each file
         // occurs once in a round, so no file's record changes before the file itself is added.
-        // 0 for none (a digest of 0 has probability 2^-128): 16 bytes a file, not 32.
-        let old: Vec<u128> = which
+        // Only files with a record are kept (none in a first ingest); a digest of 0 forces a
+        // read (probability 2^-128).
+        let old: FxHashMap<u32, u128> = which
             .iter()
-            .map(|&i| {
-                let key = files.path(i).to_string_lossy();
-                self.state.record(&key).map_or(0, |r| r.hash())
+            .filter_map(|&i| {
+                let key = files.path(i as usize).to_string_lossy();
+                Some((i, self.state.record(&key)?.hash()))
             })
             .collect();
-        let ranges = batches(which.iter().map(|&i| files.size(i)));
+        let ranges = batches(which.iter().map(|&i| files.size(i as usize)));
         let (prep, progress) = (self.prep, self.progress);
         std::thread::scope(|scope| -> Result<()> {
             // One prepared batch waits while the next is prepared: memory stays bounded.
@@ -369,14 +383,16 @@ impl Run<'_> {
             let (which, old) = (&which, &old);
             scope.spawn(move || {
                 for range in ranges {
-                    let batch: Vec<InputFile> =
-                        which[range.clone()].iter().map(|&i| files.get(i)).collect();
+                    let batch: Vec<InputFile> = which[range.clone()]
+                        .iter()
+                        .map(|&i| files.get(i as usize))
+                        .collect();
                     let read_bytes = AtomicU64::new(0);
                     let prepared = batch
                         .par_iter()
-                        .zip(&old[range])
-                        .map(|(f, &old_hash)| {
-                            let old_hash = (old_hash != 0).then_some(old_hash);
+                        .zip(&which[range])
+                        .map(|(f, i)| {
+                            let old_hash = old.get(i).copied().filter(|&h| h != 0);
                             let r = prep.file(f, old_hash, &read_bytes);
                             progress.advance(f.size);
                             r
@@ -617,14 +633,16 @@ impl Run<'_> {
         }
         self.state
             .finish_file(&self.writer, &self.index.fields, record)?;
-        self.summary.files_indexed += 1;
-        self.state.mark_processed(&key);
+        if self.rereading {
+            self.summary.files_reread += 1;
+        } else {
+            self.summary.files_indexed += 1;
+        }
         Ok(())
     }
 
     fn unchanged(&mut self, f: &InputFile) -> Result<()> {
         self.summary.files_unchanged += 1;
-        self.state.mark_processed(&f.path.to_string_lossy());
         self.state.touch(&self.writer, self.index, f)
     }
 
@@ -634,7 +652,6 @@ impl Run<'_> {
         self.summary.articles_removed += self.state.remove_file(&self.writer, self.index, &key);
         self.summary
             .push_error(&key, None, &failure.kind, &failure.reason);
-        self.state.mark_processed(&key);
     }
 
     fn maybe_commit(&mut self) -> Result<()> {

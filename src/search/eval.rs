@@ -23,7 +23,7 @@ use tantivy::{Index, TantivyDocument, Term};
 use super::query::{parse_query_with, Conjunction};
 use super::rank::{Agg, Feedback, RankParams, Ranker};
 use crate::index::schema::{register_tokenizers, KIND_ARTICLE, TEXT_TOKENIZER};
-use crate::index::NewsIndex;
+use crate::index::{read_doc, NewsIndex};
 
 /// Relevance judgements: qid -> docid -> grade (> 0 relevant).
 pub type Qrels = HashMap<String, HashMap<String, u32>>;
@@ -450,7 +450,7 @@ pub fn build_baseline_index(index: &NewsIndex, dir: &Path, stem: bool) -> Result
     let mut docs: Vec<_> = docs.into_iter().collect();
     docs.sort();
     for addr in docs {
-        let a = index.stored_article(&searcher.doc(addr)?)?;
+        let a = index.stored_article(&read_doc(&searcher, addr)?)?;
         let mut d = TantivyDocument::new();
         d.add_text(id, &a.id);
         d.add_text(headline, &a.headline);
@@ -489,7 +489,7 @@ impl ArticleRanker for BaselineRanker {
         let top = searcher.search(&q, &TopDocs::with_limit(depth.max(1)).order_by_score())?;
         let mut out = Vec::with_capacity(top.len());
         for (score, addr) in top {
-            let d: TantivyDocument = searcher.doc(addr)?;
+            let d = read_doc(&searcher, addr)?;
             let s = d.get_first(id).and_then(|v| v.as_str()).unwrap_or_default();
             out.push((s.to_string(), score));
         }

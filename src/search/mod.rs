@@ -17,7 +17,7 @@ use tantivy::{DocAddress, Searcher};
 pub use query::Conjunction;
 pub use rank::RankParams;
 
-use crate::index::{NewsIndex, StoredArticle};
+use crate::index::{read_doc, NewsIndex, StoredArticle};
 use highlight::Highlighter;
 
 /// Options of a passage search.
@@ -161,7 +161,7 @@ fn build_hits(
 ) -> Result<Vec<Hit>> {
     let mut hits = Vec::new();
     for (id, article_doc, article_score, passages) in groups {
-        let article = index.stored_article(&searcher.doc(article_doc)?)?;
+        let article = index.stored_article(&read_doc(searcher, article_doc)?)?;
         let headline_highlights = highlighter.headline(&article.headline);
         for p in passages {
             let passage = char_slice(&article.body, p.start, p.end);

@@ -25,7 +25,7 @@ use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentOrdinal, Segmen
 
 use super::ords;
 use crate::index::schema::{text_analyzer, KIND_ARTICLE, KIND_PASSAGE};
-use crate::index::NewsIndex;
+use crate::index::{read_doc, NewsIndex};
 
 /// How an article's passage scores make its score.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -435,7 +435,9 @@ impl<'a> Ranker<'a> {
         let mut analyzer = text_analyzer();
         let mut weight: HashMap<String, f32> = HashMap::new();
         for a in &first {
-            let art = self.index.stored_article(&self.searcher.doc(a.article)?)?;
+            let art = self
+                .index
+                .stored_article(&read_doc(&self.searcher, a.article)?)?;
             let mut tf: HashMap<String, u32> = HashMap::new();
             let mut len = 0u32;
             for text in [&art.headline, &art.body] {
