@@ -61,7 +61,7 @@ pub(super) struct FileRecord {
     pub articles: ArticleList,
     /// Content hashes of this file's articles that were duplicates of others.
     pub duplicates: HashList,
-    /// The file's slot in this run's path table (not stored).
+    /// The file's slot in this run's path table, or an `UNNAMED` number (not stored).
     #[serde(skip)]
     pub ix: FileIx,
     /// Where this file's articles start in the run's article arena (not stored).

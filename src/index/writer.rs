@@ -284,15 +284,19 @@ pub fn ingest(
     );
     let mut round = (files, todo);
     loop {
-        let (files, mut todo) = round;
-        let is_large = |i: u32| files.size(i as usize) >= STREAM_FILE_BYTES;
-        let large: Vec<u32> = todo.iter().copied().filter(|&i| is_large(i)).collect();
-        todo.retain(|&i| !is_large(i));
-        run.small_files(&files, todo)?;
-        for i in large {
-            run.large_file(&files.get(i as usize))?;
-        }
+        let (mut files, mut todo) = round;
+        // Large files are taken out first: the small files' list is released as they go.
+        let large: Vec<InputFile> = todo
+            .iter()
+            .filter(|&&i| files.size(i as usize) >= STREAM_FILE_BYTES)
+            .map(|&i| files.get(i as usize))
+            .collect();
+        todo.retain(|&i| files.size(i as usize) < STREAM_FILE_BYTES);
+        run.small_files(&mut files, todo)?;
         drop(files);
+        for f in large {
+            run.large_file(&f)?;
+        }
         // Files whose duplicates lost their original this run are indexed again.
         let orphans: FileList = run.state.orphaned_duplicates(index).into_iter().collect();
         if orphans.is_empty() {
@@ -358,12 +362,14 @@ impl Run<'_> {
     /// Reads and prepares files in parallel, batch by batch, and adds them in order. The next
     /// batch is prepared (on the rayon pool, driven from a helper thread) while this thread hands
     /// the current one to tantivy, so tagging and indexing overlap instead of taking turns.
-    /// `which` are the positions in `files` to ingest; each batch's `InputFile`s are made only
-    /// when it is prepared.
-    fn small_files(&mut self, files: &FileList, which: Vec<u32>) -> Result<()> {
+    /// `which` are the positions in `files` to ingest, in increasing order; each batch's
+    /// `InputFile`s are made only when it is prepared, and the part of `files` before the next
+    /// batch is then released.
+    fn small_files(&mut self, files: &mut FileList, which: Vec<u32>) -> Result<()> {
         if which.is_empty() {
             return Ok(());
         }
+        debug_assert!(which.windows(2).all(|w| w[0] < w[1]), "positions in order");
         // The old hashes are looked up before any file of this round is processed: each file
         // occurs once in a round, so no file's record changes before the file itself is added.
         // Only files with a record are kept (none in a first ingest); a digest of 0 forces a
@@ -387,6 +393,8 @@ impl Run<'_> {
                         .iter()
                         .map(|&i| files.get(i as usize))
                         .collect();
+                    let next = which.get(range.end).map_or(files.len(), |&i| i as usize);
+                    files.release_before(next);
                     let read_bytes = AtomicU64::new(0);
                     let prepared = batch
                         .par_iter()

@@ -42,21 +42,33 @@ pub enum WalkErrorKind {
     Unsupported,
 }
 
-/// The files a walk found, in walk order, held compactly: every path's bytes in one arena and
-/// a small fixed record per file. A million-file archive's list is about 80 MB this way; as
+/// The files a walk found, in walk order, held compactly: every path's bytes in an arena and a
+/// small fixed record per file. A million-file archive's list is about 64 MB this way; as
 /// separate `InputFile`s (two heap strings each, in a growing vector) it held 550 MB, all of it
-/// alive before the first article was indexed. Files are materialized one batch at a time.
+/// alive before the first article was indexed. Files are materialized one batch at a time, and
+/// the list is kept in chunks of `CHUNK` files so that the chunks already ingested can be
+/// released (`release_before`): late in a run, when segment merges bring the memory peak, little
+/// of the list is left.
 #[derive(Debug, Default)]
 pub struct FileList {
-    arena: Vec<u8>,
-    entries: Vec<Entry>,
+    chunks: Vec<Chunk>,
+    len: usize,
     /// Relative paths that are not a tail of their path (never from a walk; kept exact).
     other_rels: std::collections::HashMap<usize, String>,
 }
 
+/// Files in a chunk of a `FileList`.
+const CHUNK: usize = 1 << 15;
+
+#[derive(Debug, Default)]
+struct Chunk {
+    arena: Vec<u8>,
+    entries: Vec<Entry>,
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Entry {
-    /// End of the path in the arena; it starts where the previous one ends.
+    /// End of the path in the chunk's arena; it starts where the previous one ends.
     end: u64,
     size: u64,
     /// Nanoseconds since the epoch, saturated at year 2554.
@@ -68,20 +80,33 @@ struct Entry {
 
 impl FileList {
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len == 0
+    }
+
+    /// Frees the chunks that hold only files before position `n`: asking for any of those
+    /// files afterwards panics.
+    pub fn release_before(&mut self, n: usize) {
+        for chunk in self.chunks.iter_mut().take(n / CHUNK) {
+            *chunk = Chunk::default();
+        }
+    }
+
+    fn entry(&self, i: usize) -> Entry {
+        self.chunks[i / CHUNK].entries[i % CHUNK]
     }
 
     fn bytes(&self, i: usize) -> &[u8] {
-        let start = if i == 0 {
+        let (chunk, j) = (&self.chunks[i / CHUNK], i % CHUNK);
+        let start = if j == 0 {
             0
         } else {
-            self.entries[i - 1].end as usize
+            chunk.entries[j - 1].end as usize
         };
-        &self.arena[start..self.entries[i].end as usize]
+        &chunk.arena[start..chunk.entries[j].end as usize]
     }
 
     /// The canonical path of file `i`.
@@ -92,17 +117,18 @@ impl FileList {
     }
 
     pub fn size(&self, i: usize) -> u64 {
-        self.entries[i].size
+        self.entry(i).size
     }
 
     /// Size and modification time of file `i`, as `InputFile` has them.
     pub fn get_stat(&self, i: usize) -> (u64, u128) {
-        (self.entries[i].size, self.entries[i].mtime as u128)
+        let e = self.entry(i);
+        (e.size, e.mtime as u128)
     }
 
     /// File `i` as an owned `InputFile`.
     pub fn get(&self, i: usize) -> InputFile {
-        let e = self.entries[i];
+        let e = self.entry(i);
         let bytes = self.bytes(i);
         let rel = match self.other_rels.get(&i) {
             Some(rel) => rel.clone(),
@@ -133,21 +159,36 @@ impl FileList {
                 f.mtime,
             );
         } else {
-            self.other_rels.insert(self.entries.len(), f.rel.clone());
+            self.other_rels.insert(self.len, f.rel.clone());
             self.push_parts(&f.path, 0, f.format, f.size, f.mtime);
         }
     }
 
     fn push_parts(&mut self, path: &Path, rel: usize, format: Format, size: u64, mtime: u128) {
-        self.arena
-            .extend_from_slice(path.as_os_str().as_encoded_bytes());
-        self.entries.push(Entry {
-            end: self.arena.len() as u64,
-            size,
-            mtime: compact_mtime(mtime),
-            rel: u32::try_from(rel).unwrap_or(0),
-            format,
+        self.push_entry(
+            path.as_os_str().as_encoded_bytes(),
+            Entry {
+                end: 0,
+                size,
+                mtime: compact_mtime(mtime),
+                rel: u32::try_from(rel).unwrap_or(0),
+                format,
+            },
+        );
+    }
+
+    /// Appends a path's bytes and its record (`end` is set here).
+    fn push_entry(&mut self, bytes: &[u8], e: Entry) {
+        if self.len.is_multiple_of(CHUNK) {
+            self.chunks.push(Chunk::default());
+        }
+        let chunk = self.chunks.last_mut().expect("a chunk");
+        chunk.arena.extend_from_slice(bytes);
+        chunk.entries.push(Entry {
+            end: chunk.arena.len() as u64,
+            ..e
         });
+        self.len += 1;
     }
 
     /// A list of the files at `keep`, in that order.
@@ -155,14 +196,9 @@ impl FileList {
         let mut out = FileList::default();
         for i in keep {
             if let Some(rel) = self.other_rels.get(&i) {
-                out.other_rels.insert(out.entries.len(), rel.clone());
+                out.other_rels.insert(out.len, rel.clone());
             }
-            let e = self.entries[i];
-            out.arena.extend_from_slice(self.bytes(i));
-            out.entries.push(Entry {
-                end: out.arena.len() as u64,
-                ..e
-            });
+            out.push_entry(self.bytes(i), self.entry(i));
         }
         out
     }
@@ -345,6 +381,37 @@ fn extension_wanted(path: &Path, extensions: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_list_across_chunks_keeps_every_file_and_releases_whole_chunks() {
+        let n = 2 * CHUNK + 5;
+        let file = |i: usize| InputFile {
+            path: PathBuf::from(format!("/corpus/{:03}/{i}.txt", i % 7)),
+            rel: format!("{:03}/{i}.txt", i % 7),
+            format: Format::Text,
+            size: i as u64,
+            mtime: 1_000 + i as u128,
+        };
+        let mut list: FileList = (0..n).map(file).collect();
+        assert_eq!(list.len(), n);
+        for i in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK, n - 1] {
+            let f = list.get(i);
+            assert_eq!(f.path, file(i).path);
+            assert_eq!(f.rel, file(i).rel);
+            assert_eq!((f.size, f.mtime), (i as u64, 1_000 + i as u128));
+        }
+        // Position CHUNK + 3 is in the second chunk: only the first is released.
+        list.release_before(CHUNK + 3);
+        assert!(list.chunks[0].entries.is_empty() && list.chunks[0].arena.capacity() == 0);
+        assert_eq!(list.get(CHUNK).path, file(CHUNK).path);
+        assert_eq!(list.get(n - 1).path, file(n - 1).path);
+        list.release_before(n);
+        assert_eq!(
+            list.get(n - 1).rel,
+            file(n - 1).rel,
+            "the last, partial chunk stays"
+        );
+    }
 
     #[test]
     fn a_file_reached_twice_is_walked_once_where_first_met() {
