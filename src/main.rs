@@ -7,5 +7,19 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    end_quietly_when_the_reader_goes();
     std::process::exit(newsindex::cli::main());
 }
+
+/// `newsindex search ... | head`: when the reader closes the pipe, end at once and quietly, as
+/// Unix tools do. Rust ignores SIGPIPE by default, so the next `println!` would fail and panic.
+#[cfg(unix)]
+fn end_quietly_when_the_reader_goes() {
+    // SAFETY: first thing in main, before any other thread exists; SIG_DFL is always valid.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn end_quietly_when_the_reader_goes() {}

@@ -545,3 +545,37 @@ fn flipped_bytes_anywhere_in_the_store_never_panic() {
             .success()
     );
 }
+
+/// `newsindex search ... | head`: the reader closes the pipe before the results are printed.
+/// The command ends quietly (killed by SIGPIPE, as Unix tools are), never with a panic.
+#[cfg(unix)]
+#[test]
+fn a_closed_pipe_ends_output_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let tmp = TempDir::new().unwrap();
+    let index = sample_index(&tmp);
+    let i = index.to_str().unwrap();
+    for args in [
+        vec!["search", "strike", "-n", "50", "--index", i],
+        vec!["search", "strike", "--json", "--index", i],
+        vec!["stats", "--index", i],
+        vec!["mentions", "halvard", "--index", i],
+    ] {
+        let mut child = Command::new(bin())
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the reading end before the command can print anything.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            out.status.success() || out.status.signal() == Some(libc::SIGPIPE),
+            "{args:?}: {:?} {stderr}",
+            out.status
+        );
+    }
+}
