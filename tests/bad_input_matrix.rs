@@ -551,11 +551,13 @@ fn ingest_one_big_file(mb: usize) -> (u64, Value, u64) {
     (n, s, peak_kb)
 }
 
-/// A single 200 MB JSON lines file is streamed: indexed whole, with memory far below its size,
-/// and memory grows far more slowly than the file. Going from 40 MB to 200 MB of input (30,000
-/// to 140,000 articles) costs only what is kept per article (ids and content hashes for
-/// de-duplication, the file's record: measured at about 400 bytes an article, 44 MB), never
-/// the text: a file read whole would cost at least the 160 MB it grew by.
+/// A single 200 MB JSON lines file is streamed: indexed whole, with memory below its size, and
+/// memory grows far more slowly than the file. Going from 40 MB to 200 MB of input (30,000 to
+/// 140,000 articles) costs what is kept per article until the file is committed (ids and
+/// content hashes, the file's record) and larger merges: 135 to 166 MB against 97 to 115 MB,
+/// so 20 to 70 MB, never the text: a file read whole would cost at least its 200 MB, and the
+/// 160 MB it grew by. (The bounds leave room for the noise between runs: a bound of 160 MB,
+/// set from a first measurement of 129 MB, failed on a loaded machine.)
 #[cfg(target_os = "linux")]
 #[test]
 fn a_single_200_mb_file_is_streamed() {
@@ -569,13 +571,13 @@ fn a_single_200_mb_file_is_streamed() {
         peak_kb / 1024
     );
     assert!(
-        peak_kb < 160 * 1024,
+        peak_kb < 200 * 1024,
         "peak RSS {} MB for a 200 MB file: it was not streamed",
         peak_kb / 1024
     );
     let growth_kb = peak_kb.saturating_sub(small_kb);
     assert!(
-        growth_kb < 64 * 1024,
+        growth_kb < 110 * 1024,
         "160 MB more input cost {} MB more memory: memory follows the file size",
         growth_kb / 1024
     );
