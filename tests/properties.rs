@@ -236,7 +236,11 @@ proptest! {
                     .iter()
                     .map(|&s| {
                         let name = STORIES[s];
-                        format!("{{\"headline\":\"{name} seen\",\"body\":\"A {name} was seen at the lake.\"}}\n")
+                        let v = serde_json::json!({
+                            "headline": format!("{name} seen"),
+                            "body": format!("A {name} was seen at the lake."),
+                        });
+                        format!("{v}\n")
                     })
                     .collect();
                 fs::write(&path, lines).unwrap();
