@@ -71,6 +71,11 @@ impl NewsIndex {
     /// Opens an existing index for reading, with a clear error when the folder is missing, is
     /// not a newsindex index, or was written by a newer version.
     pub fn open(path: &Path) -> Result<NewsIndex> {
+        Self::open_existing(path, true)
+    }
+
+    /// Opens an existing index; `for_queries` tells the kernel its pages are read at random.
+    fn open_existing(path: &Path, for_queries: bool) -> Result<NewsIndex> {
         if !path.is_dir() {
             bail!(
                 "no index at {}: run `newsindex ingest PATH --index {}` first",
@@ -79,8 +84,19 @@ impl NewsIndex {
             );
         }
         check_marker(path)?;
-        let mut index = Index::open_in_dir(path)
-            .with_context(|| format!("cannot open the index at {}", path.display()))?;
+        let cannot = || format!("cannot open the index at {}", path.display());
+        // Queries touch scattered pages (term dictionary blocks, postings, a few columns'
+        // pages), so the kernel's read-ahead mostly reads what they never use: with
+        // MADV_RANDOM, the first search after the page cache was dropped takes 0.43 s on 1 GB
+        // instead of 0.80 to 1.01 s, and a warm one the same. An ingest, whose merges and
+        // file-state scan read front to back, keeps read-ahead.
+        let dir = if for_queries {
+            MmapDirectory::open_with_madvice(path, tantivy::directory::Advice::Random)
+        } else {
+            MmapDirectory::open(path)
+        }
+        .with_context(cannot)?;
+        let mut index = Index::open(dir).with_context(cannot)?;
         // Searches run over the segments on every core: on a large archive one query's
         // first stage (the best 1,000 passages) takes tens of milliseconds on one.
         index
@@ -96,7 +112,7 @@ impl NewsIndex {
     pub fn open_or_create(path: &Path) -> Result<NewsIndex> {
         let fresh = !path.exists() || only_leftovers_of_creation(path)?;
         if !fresh {
-            return Self::open(path);
+            return Self::open_existing(path, false);
         }
         std::fs::create_dir_all(path)
             .with_context(|| format!("cannot create the index folder {}", path.display()))?;
