@@ -16,7 +16,7 @@ use std::ops::Range;
 use anyhow::Result;
 use once_cell::sync::OnceCell;
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::{Column, StrColumn};
+use tantivy::columnar::Column;
 use tantivy::fieldnorm::FieldNormReader;
 use tantivy::postings::{Postings, SegmentPostings};
 use tantivy::query::{BooleanQuery, EnableScoring, Occur, Query};
@@ -235,11 +235,15 @@ fn idf(n: f32, df: f32) -> f32 {
     (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
 }
 
-/// Where one segment's articles are: the `article_id` column (an article is its id's ordinal
-/// here), `passage_no`, and the body's field norms. An article's documents are consecutive
-/// (see `index::schema`), so its passages are found from any one of them.
+/// Where one segment's articles are: `passage_no` and the body's field norms. An article's
+/// documents are consecutive (see `index::schema`): its article document, then its passages
+/// numbered from 0. So passage `doc` numbered `n` belongs to the article whose first passage is
+/// `doc - n`, which identifies the article within the segment, and its passages run on while
+/// the numbers follow (the next article's document has no number). The `article_id` column is
+/// not needed for that: opening it for every segment (its block index and dictionary) was a
+/// tenth of the page faults of a search in a new process.
+#[derive(Clone)]
 struct SegmentArticles {
-    ids: StrColumn,
     passage_no: Column<u64>,
     norms: FieldNormReader,
     max_doc: DocId,
@@ -247,35 +251,32 @@ struct SegmentArticles {
 
 impl SegmentArticles {
     fn open(index: &NewsIndex, reader: &SegmentReader) -> Result<Option<SegmentArticles>> {
-        let Some(ids) = reader.fast_fields().str("article_id")? else {
+        let Some(passage_no) = reader.fast_fields().column_opt::<u64>("passage_no")? else {
             return Ok(None);
         };
         Ok(Some(SegmentArticles {
-            ids,
-            passage_no: reader.fast_fields().u64("passage_no")?,
+            passage_no,
             norms: reader.get_fieldnorms_reader(index.fields.body)?,
             max_doc: reader.max_doc(),
         }))
     }
 
-    fn ord(&self, doc: DocId) -> Option<u64> {
-        self.ids.term_ords(doc).next()
+    /// The first passage of the article holding passage `doc` (None: not a passage, or not
+    /// laid out as expected).
+    fn first_passage(&self, doc: DocId) -> Option<DocId> {
+        let no = self.passage_no.first(doc)?;
+        let start = doc.checked_sub(DocId::try_from(no).ok()?)?;
+        (self.passage_no.first(start) == Some(0)).then_some(start)
     }
 
     /// The passage documents of the article that passage `doc` belongs to.
     fn passages(&self, doc: DocId) -> Range<DocId> {
-        let ord = self.ord(doc);
-        let no = self.passage_no.first(doc).unwrap_or(0) as DocId;
-        let start = doc.saturating_sub(no);
-        if no > doc || self.ord(start) != ord {
+        let Some(start) = self.first_passage(doc) else {
             // Not laid out as expected: the passage alone.
             return doc..doc + 1;
-        }
+        };
         let mut end = doc + 1;
-        while end < self.max_doc
-            && self.passage_no.first(end) == Some((end - start) as u64)
-            && self.ord(end) == ord
-        {
+        while end < self.max_doc && self.passage_no.first(end) == Some((end - start) as u64) {
             end += 1;
         }
         start..end
@@ -287,8 +288,13 @@ impl SegmentArticles {
     }
 }
 
-/// An article of the searcher: its segment and its id's ordinal in that segment.
-type ArticleKey = (SegmentOrdinal, u64);
+/// An article of the searcher: its segment and its first passage's document in that segment.
+type ArticleKey = (SegmentOrdinal, DocId);
+
+/// Up to this many articles are named from their stored documents, which a search reads
+/// anyway to show them (and tantivy keeps the blocks read); more (`eval`'s 1000, a filter
+/// whose articles all tie) from the `article_id` column's dictionary, in one pass a segment.
+const NAME_FROM_STORE_MAX: usize = 64;
 
 /// Passages with their tantivy BM25 scores.
 type ScoredPassages = Vec<(Score, DocAddress)>;
@@ -607,11 +613,13 @@ impl<'a> Ranker<'a> {
         // Group passages by article.
         let mut groups: HashMap<ArticleKey, Group> = HashMap::new();
         for ps in passages {
-            let g = groups.entry((ps.segment, ps.ord)).or_insert_with(|| Group {
-                headline: 0.0,
-                passages: Vec::new(),
-                tfs: vec![0; specs.len()],
-            });
+            let g = groups
+                .entry((ps.segment, ps.first))
+                .or_insert_with(|| Group {
+                    headline: 0.0,
+                    passages: Vec::new(),
+                    tfs: vec![0; specs.len()],
+                });
             g.headline = g.headline.max(ps.headline);
             for (a, b) in g.tfs.iter_mut().zip(&ps.body_tfs) {
                 *a += b;
@@ -692,33 +700,43 @@ impl<'a> Ranker<'a> {
         Ok(arts.as_ref())
     }
 
-    /// Fills in the article ids (one batched dictionary pass per segment) and the article
-    /// documents (just before the first passage).
+    /// Fills in the article documents (just before the first passage) and the article ids.
     fn name_articles(&self, articles: &mut [(ArticleKey, RankedArticle)]) -> Result<()> {
-        for ((seg, _), a) in articles.iter_mut() {
-            let best = a.passages[0].1.doc_id;
-            let first = match self.segment(*seg)? {
-                Some(s) => s.passages(best).start,
-                None => best,
-            };
+        for ((seg, first), a) in articles.iter_mut() {
             a.article = DocAddress::new(*seg, first.saturating_sub(1));
         }
-        let mut by_segment: HashMap<SegmentOrdinal, Vec<u64>> = HashMap::new();
-        for ((seg, ord), _) in articles.iter() {
-            by_segment.entry(*seg).or_default().push(*ord);
+        if articles.len() <= NAME_FROM_STORE_MAX {
+            for (_, a) in articles.iter_mut() {
+                a.id = self
+                    .index
+                    .stored_article(&read_doc(&self.searcher, a.article)?)?
+                    .id;
+            }
+            return Ok(());
         }
-        let mut names: HashMap<ArticleKey, std::sync::Arc<str>> = HashMap::new();
-        for (seg, mut o) in by_segment {
-            let Some(arts) = self.segment(seg)? else {
+        // Many: each segment's ordinals resolved in one pass over its dictionary (every
+        // document of an article carries its id).
+        let mut by_segment: BTreeMap<SegmentOrdinal, Vec<usize>> = BTreeMap::new();
+        for (i, ((seg, _), _)) in articles.iter().enumerate() {
+            by_segment.entry(*seg).or_default().push(i);
+        }
+        for (seg, members) in by_segment {
+            let reader = self.searcher.segment_reader(seg);
+            let Some(ids) = reader.fast_fields().str("article_id")? else {
                 continue;
             };
+            let wanted: Vec<(u64, usize)> = members
+                .into_iter()
+                .filter_map(|i| Some((ids.term_ords(articles[i].0 .1).next()?, i)))
+                .collect();
+            let mut o: Vec<u64> = wanted.iter().map(|w| w.0).collect();
             ords::sort_unique(&mut o);
-            for (name, ord) in ords::strings(&arts.ids, &o)?.into_iter().zip(&o) {
-                names.insert((seg, *ord), name);
+            let names = ords::strings(&ids, &o)?;
+            for (ord, i) in wanted {
+                if let Ok(k) = o.binary_search(&ord) {
+                    articles[i].1.id = names[k].to_string();
+                }
             }
-        }
-        for (key, a) in articles.iter_mut() {
-            a.id = names.get(key).map(|n| n.to_string()).unwrap_or_default();
         }
         Ok(())
     }
@@ -922,12 +940,12 @@ impl<'a> Ranker<'a> {
     }
 
     /// Number of distinct articles whose passages hold `term`. An article's passages are
-    /// consecutive, so its postings are too: each change of article id in a posting list is
+    /// consecutive, so its postings are too: each change of article in a posting list is
     /// one more article.
     fn article_df(&self, term: &Term) -> Result<usize> {
         let mut n = 0;
         for (seg, r) in self.searcher.segment_readers().iter().enumerate() {
-            let Some(col) = self.segment(seg as SegmentOrdinal)?.map(|a| &a.ids) else {
+            let Some(arts) = self.segment(seg as SegmentOrdinal)? else {
                 continue;
             };
             let inv = r.inverted_index(term.field())?;
@@ -939,10 +957,10 @@ impl<'a> Ranker<'a> {
             let mut doc = post.doc();
             while doc != tantivy::TERMINATED {
                 if alive.is_none_or(|a| a.is_alive(doc)) {
-                    let ord = col.term_ords(doc).next();
-                    if ord.is_some() && ord != last {
+                    let first = arts.first_passage(doc);
+                    if first.is_some() && first != last {
                         n += 1;
-                        last = ord;
+                        last = first;
                     }
                 }
                 doc = post.advance();
@@ -968,8 +986,8 @@ struct TermSpec {
 }
 
 struct PassageScore {
-    /// The article: its id's ordinal in the segment's `article_id` column.
-    ord: u64,
+    /// The article: its first passage's document.
+    first: DocId,
     segment: SegmentOrdinal,
     doc: DocId,
     /// Body BM25 + proximity bonus (or tantivy's score when nothing scores).
@@ -1015,11 +1033,11 @@ impl Collector for PassageCollector<'_> {
             segment,
             terms,
             params: self.params.clone(),
-            ids: self
+            articles: self
                 .ranker
                 .segment(segment)
                 .map_err(|e| tantivy::TantivyError::InternalError(e.to_string()))?
-                .map(|a| a.ids.clone()),
+                .cloned(),
             out: Vec::new(),
             pos: Vec::new(),
         })
@@ -1044,7 +1062,9 @@ struct PassageSegmentCollector {
     segment: SegmentOrdinal,
     terms: Vec<SegTerm>,
     params: RankParams,
-    ids: Option<StrColumn>,
+    /// Clones of the segment's article columns (`Arc`s inside): a segment collector is
+    /// `'static`.
+    articles: Option<SegmentArticles>,
     out: Vec<PassageScore>,
     pos: Vec<(Vec<u32>, f32)>,
 }
@@ -1053,8 +1073,7 @@ impl SegmentCollector for PassageSegmentCollector {
     type Fruit = Vec<PassageScore>;
 
     fn collect(&mut self, doc: DocId, tantivy_score: Score) {
-        let Some(ids) = &self.ids else { return };
-        let Some(ord) = ids.term_ords(doc).next() else {
+        let Some(first) = self.articles.as_ref().and_then(|a| a.first_passage(doc)) else {
             return;
         };
         let p = &self.params;
@@ -1098,7 +1117,7 @@ impl SegmentCollector for PassageSegmentCollector {
             body
         };
         self.out.push(PassageScore {
-            ord,
+            first,
             segment: self.segment,
             doc,
             score,
