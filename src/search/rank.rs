@@ -185,6 +185,22 @@ pub fn scoring_terms(index: &NewsIndex, query: &dyn Query, stopwords: bool) -> V
     out
 }
 
+/// Whether tantivy's block-max pruning is exact for `query`: only when every term it scores
+/// is on headline or body. tantivy records each postings block's best (field norm, term
+/// frequency) from the field norms, and a field indexed without them (labels, entity names,
+/// source) gets (0, 0): a block maximum of 0, whatever its documents score. Block-max WAND
+/// then skips blocks holding documents that beat the threshold, and since the threshold is
+/// shared by segments searched in parallel, which ones varied from run to run: `person:reagan`
+/// or `location:japan trade` returned different articles each time on 1 GB.
+fn block_max_is_sound(index: &NewsIndex, query: &dyn Query) -> bool {
+    let f = &index.fields;
+    let mut sound = true;
+    collect_terms(query, &mut |t: &Term| {
+        sound &= t.field() == f.headline || t.field() == f.body;
+    });
+    sound
+}
+
 fn collect_terms(query: &dyn Query, sink: &mut dyn FnMut(&Term)) {
     if let Some(bq) = query.downcast_ref::<BooleanQuery>() {
         for (occur, sub) in bq.clauses() {
@@ -790,6 +806,7 @@ impl<'a> Ranker<'a> {
             }
         }
         let weight = query.weight(EnableScoring::enabled_from_searcher(&self.searcher))?;
+        let exact = !block_max_is_sound(self.index, query);
         let best: Mutex<BinaryHeap<Reverse<S>>> = Mutex::new(BinaryHeap::with_capacity(k + 1));
         let mut order: Vec<SegmentOrdinal> =
             (0..self.searcher.segment_readers().len() as u32).collect();
@@ -813,7 +830,7 @@ impl<'a> Ranker<'a> {
                 // segment would need no lock but prune less: each segment's k-th score is
                 // below the shared one until it has k passages of its own above it.
                 let start = threshold(&best.lock().unwrap());
-                weight.for_each_pruning(start, reader, &mut |doc, score| {
+                let mut collect = |doc: DocId, score: Score| {
                     let mut h = best.lock().unwrap();
                     if alive.is_some_and(|a| a.is_deleted(doc)) {
                         return threshold(&h);
@@ -826,7 +843,22 @@ impl<'a> Ranker<'a> {
                         h.push(Reverse(S(score)));
                     }
                     threshold(&h)
-                })?;
+                };
+                if exact {
+                    // What `for_each_pruning` does without block-max skipping.
+                    let mut scorer = weight.scorer(reader, 1.0)?;
+                    let mut at_least = start;
+                    let mut doc = scorer.doc();
+                    while doc != tantivy::TERMINATED {
+                        let score = scorer.score();
+                        if score > at_least {
+                            at_least = collect(doc, score);
+                        }
+                        doc = scorer.advance();
+                    }
+                } else {
+                    weight.for_each_pruning(start, reader, &mut collect)?;
+                }
                 Ok((seg, hits))
             },
             order.into_iter(),
@@ -846,7 +878,9 @@ impl<'a> Ranker<'a> {
         let kth = all[k - 1].0;
         all.truncate(all.partition_point(|a| a.0 >= kth));
         // Exactly `k` at or above the k-th score: these are `TopDocs`' passages, no tie.
-        let tie = (all.len() > k).then_some(kth);
+        // Without pruning, every passage tied at the cut is here and the pool is all of them:
+        // `TopDocs` (which prunes) is not asked to choose among them.
+        let tie = (all.len() > k && !exact).then_some(kth);
         Ok((all, tie))
     }
 
@@ -1237,6 +1271,77 @@ mod tests {
             let got = ranker.feedback_terms(weight, &original, n).unwrap();
             assert_eq!(got, full, "salt {salt}, n {n}");
         }
+    }
+
+    /// The first stage keeps every passage scoring at least the k-th best, on fields indexed
+    /// without field norms too. tantivy gives their postings blocks a maximum score of 0, so
+    /// block-max pruning skipped `people:` matches that beat the threshold (and which ones
+    /// depended on thread timing). Checked against scoring every match, over three segments.
+    #[test]
+    fn first_stage_keeps_every_passage_above_the_cut_on_label_fields() {
+        use crate::index::writer::{ingest, IngestOptions, NoProgress};
+        use crate::search::query::{parse_query, Conjunction};
+        let tmp = tempfile::tempdir().unwrap();
+        let index = NewsIndex::open_or_create(&tmp.path().join("idx")).unwrap();
+        let opts = IngestOptions {
+            entities: false,
+            ..IngestOptions::default()
+        };
+        for file in 0..3 {
+            let mut lines = String::new();
+            // Enough that a term's postings fill whole blocks of 128 (a block's maximum is
+            // read from what was written only for full blocks).
+            for i in 0..2000 {
+                // Every seventh story is about a person: with the person's label on top of the
+                // common word, those stories lead.
+                let line = if i % 7 == 3 {
+                    serde_json::json!({"headline": format!("Profile {file} {i}"),
+                        "body": format!("A common portrait, number {i} of file {file}."),
+                        "people": ["Anna Smith"]})
+                } else {
+                    serde_json::json!({"headline": format!("Story {file} {i}"),
+                        "body": format!("A common report, number {i} of file {file}.")})
+                };
+                lines.push_str(&line.to_string());
+                lines.push('\n');
+            }
+            let path = tmp.path().join(format!("f{file}.jsonl"));
+            std::fs::write(&path, lines).unwrap();
+            ingest(&index, &[path], &opts, &NoProgress).unwrap();
+        }
+        index.reload().unwrap();
+        let ranker = Ranker::new(&index, RankParams::default()).unwrap();
+        let searcher = ranker.searcher();
+        assert!(searcher.segment_readers().len() >= 3);
+        let query = parse_query(&index, "people:\"anna smith\" common", Conjunction::Any).unwrap();
+        // Fewer than the profiles: once k are found, the threshold is above what the common
+        // word alone can score, which is where a block maximum of 0 skipped the rest.
+        let k = 200;
+        let (got, _) = ranker.top_passages(query.as_ref(), k).unwrap();
+
+        let weight = query
+            .weight(EnableScoring::enabled_from_searcher(searcher))
+            .unwrap();
+        let mut all: Vec<(Score, DocAddress)> = Vec::new();
+        for (seg, reader) in searcher.segment_readers().iter().enumerate() {
+            let mut scorer = weight.scorer(reader, 1.0).unwrap();
+            while scorer.doc() != tantivy::TERMINATED {
+                all.push((scorer.score(), DocAddress::new(seg as u32, scorer.doc())));
+                scorer.advance();
+            }
+        }
+        all.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let kth = all[k - 1].0;
+        let want: Vec<DocAddress> = all.iter().filter(|a| a.0 >= kth).map(|a| a.1).collect();
+        let people = 3 * (2000 / 7 + 1);
+        assert!(all[people - 1].0 > all[people].0, "the profiles lead");
+        assert_eq!(want.len(), people, "the profiles tie");
+        let mut got: Vec<DocAddress> = got.into_iter().map(|a| a.1).collect();
+        got.sort();
+        let mut want_sorted = want.clone();
+        want_sorted.sort();
+        assert_eq!(got.len(), want.len());
+        assert_eq!(got, want_sorted);
     }
 
     #[test]
