@@ -49,7 +49,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<i32> {
-    let index = NewsIndex::open(&args.index)?;
+    let index = NewsIndex::open_for_search(&args.index)?;
     let opts = SearchOptions {
         limit: args.limit,
         per_article: args.per_article,

@@ -24,7 +24,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<i32> {
-    let index = NewsIndex::open(&args.index)?;
+    let index = NewsIndex::open_for_search(&args.index)?;
     let Some(a) = get_article(&index, &args.id)? else {
         bail!(
             "no article with id {:?} in {}",
