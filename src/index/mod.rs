@@ -178,12 +178,23 @@ impl NewsIndex {
 
     /// Decodes the stored article of an article document.
     pub fn stored_article(&self, doc: &TantivyDocument) -> Result<StoredArticle> {
+        Ok(serde_json::from_str(self.stored_json(doc)?)?)
+    }
+
+    /// The id of a stored article, without building the rest (headline, body, labels).
+    pub fn stored_article_id(&self, doc: &TantivyDocument) -> Result<String> {
+        #[derive(Deserialize)]
+        struct IdOnly {
+            id: String,
+        }
+        Ok(serde_json::from_str::<IdOnly>(self.stored_json(doc)?)?.id)
+    }
+
+    fn stored_json<'d>(&self, doc: &'d TantivyDocument) -> Result<&'d str> {
         use tantivy::schema::Value;
-        let json = doc
-            .get_first(self.fields.stored)
+        doc.get_first(self.fields.stored)
             .and_then(|v| v.as_str())
-            .context("article document without stored text")?;
-        Ok(serde_json::from_str(json)?)
+            .context("article document without stored text")
     }
 
     /// Loads one article by id (None if no such article).

@@ -284,15 +284,13 @@ pub fn ingest(
     );
     let mut round = (files, todo);
     loop {
-        let (mut files, mut todo) = round;
+        let (mut files, todo) = round;
         // Large files are taken out first: the small files' list is released as they go.
-        let large: Vec<InputFile> = todo
-            .iter()
-            .filter(|&&i| files.size(i as usize) >= STREAM_FILE_BYTES)
-            .map(|&i| files.get(i as usize))
-            .collect();
-        todo.retain(|&i| files.size(i as usize) < STREAM_FILE_BYTES);
-        run.small_files(&mut files, todo)?;
+        let (large, small): (Vec<u32>, Vec<u32>) = todo
+            .into_iter()
+            .partition(|&i| files.size(i as usize) >= STREAM_FILE_BYTES);
+        let large: Vec<InputFile> = large.iter().map(|&i| files.get(i as usize)).collect();
+        run.small_files(&mut files, small)?;
         drop(files);
         for f in large {
             run.large_file(&f)?;

@@ -725,8 +725,7 @@ impl<'a> Ranker<'a> {
             for (_, a) in articles.iter_mut() {
                 a.id = self
                     .index
-                    .stored_article(&read_doc(&self.searcher, a.article)?)?
-                    .id;
+                    .stored_article_id(&read_doc(&self.searcher, a.article)?)?;
             }
             return Ok(());
         }
