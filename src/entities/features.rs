@@ -1,9 +1,9 @@
 //! Per-document feature extraction and greedy BILOU decoding shared by training and tagging.
 
-use super::hash::{lower_hash, mix, word_hash, U64Map};
+use super::hash::{lower_hash, mix, prefetch, word_hash, U64Map};
 use super::lexicon::{
-    gaz_step, Lexicon, GAZ_FIRST, GAZ_MAX_LEN, GAZ_ORGSUF, GAZ_PLACE, GAZ_SEED, GAZ_SURNAME,
-    GAZ_TITLE,
+    gaz_step, Lexicon, GAZ_FIRST, GAZ_MAX_LEN, GAZ_ORGSUF, GAZ_PLACE, GAZ_PREFIX, GAZ_SEED,
+    GAZ_SURNAME, GAZ_TITLE,
 };
 use super::tokenize::Token;
 
@@ -72,6 +72,9 @@ struct Atom {
     /// per-class gazetteer position: 0 none, 1 B, 2 I, 3 L, 4 U
     gaz: [u8; 5],
     gazbits: u8,
+    /// Gazetteer flags of the word alone (with [`GAZ_PREFIX`]), kept in the word cache so
+    /// that most capitalised words need no gazetteer lookup per occurrence; 0 if lowercase.
+    g1: u8,
     docf: u8,
     /// document context bits aggregated over all occurrences of the word (see `finish`)
     dctx: u8,
@@ -104,15 +107,23 @@ pub struct Workspace {
     dynrows: Vec<u32>,
     order: Vec<usize>,
     sscore: Vec<[i32; NT]>,
-    /// Tokens tagged O without scoring when the previous token is O (see `decode`).
+    /// Tokens tagged O without scoring when the previous token is O (see `decode`). Set by
+    /// `finish`; when tagging with the word cache, such tokens get no static rows there,
+    /// only if they are scored after all (`lazy_rows`).
     skip: Vec<bool>,
+    lazy_rows: Vec<u32>,
+    /// Word-cache keys of the sentence being added, and the entries they hit (0: a miss).
+    keys: Vec<u64>,
+    hits: Vec<u32>,
     // word cache: key(word, sentence context) -> entry; entry 0 is the empty atom
     wmap: U64Map<u32>,
     went: Vec<Atom>,
     /// prefixes/suffixes hashes per cache entry
     wps: Vec<[u64; 8]>,
     wvec: Vec<[[i32; NT]; 5]>,
-    wok: Vec<bool>,
+    /// Which of an entry's five score vectors (bit = role, see [`bundle`]) are computed: a
+    /// word is often needed in one role only (a lowercase word beside a name).
+    wok: Vec<u8>,
     wmodel: u64,
     bundled: bool,
     nb: Vec<[u32; 5]>,
@@ -217,6 +228,57 @@ fn cpre(c: u32, p: u32) -> u64 {
     }
     let p = p.min(depth);
     ((path >> (depth - p)) as u64) << 8 | p as u64
+}
+
+/// Feature rows of token `i` (in sentence `s`) that combine it with its neighbours or depend
+/// on the document: unlike [`bundle`]'s, they cannot be cached per word.
+fn pair_rows(fs: FeatSpace, atoms: &[Atom], s: Sent, i: usize, out: &mut Vec<u32>) {
+    let none = Atom::default();
+    let at = |j: isize| -> &Atom {
+        let p = i as isize + j;
+        if p < s.start as isize || p >= s.end as isize {
+            &none
+        } else {
+            &atoms[p as usize]
+        }
+    };
+    let (a, m1, p1) = (at(0), at(-1), at(1));
+    let drop = *DROP;
+    let mut f = |t: u64, v: u64| {
+        if drop & (1u128 << t) == 0 {
+            out.push(fs.row(t, v))
+        }
+    };
+    f(15, mix(m1.sh, a.sh));
+    f(16, mix(a.sh, p1.sh));
+    f(17, mix(mix(m1.sh, a.sh), p1.sh));
+    f(18, mix(m1.lw, a.lw));
+    f(19, mix(a.lw, p1.lw));
+    for c in 0..5 {
+        if a.gaz[c] != 0 {
+            f(41, (c as u64) << 8 | a.gaz[c] as u64);
+        }
+    }
+    f(42, m1.gazbits as u64);
+    f(43, p1.gazbits as u64);
+    f(44, mix(a.gazbits as u64, a.sh));
+    let fl = (a.flags & (F_CAP | F_INITIAL | F_CAPSSENT | F_HEADLINE | F_ALLCAPS)) as u64;
+    f(48, fl << 8 | a.docf as u64);
+    f(49, mix(a.docf as u64, a.lw));
+    if a.dctx != 0 {
+        f(53, a.dctx as u64);
+        for b in 0..8 {
+            if a.dctx & (1 << b) != 0 {
+                f(54, b);
+            }
+        }
+    }
+    if a.ch_pos != 0 {
+        for _ in 0..2 {
+            f(51, mix(a.ch_last, a.ch_pos as u64));
+            f(52, mix(a.ch_first, a.ch_pos as u64));
+        }
+    }
 }
 
 /// Feature-space size in bits (rows = 1 << bits).
@@ -354,11 +416,33 @@ impl Workspace {
             }
         }
         let caps = caps && long;
+        // The word cache is larger than the CPU caches: its slots, then its entries, are
+        // loaded for the whole sentence first, so that the misses overlap.
+        self.keys.clear();
         for (k, t) in toks.iter().enumerate() {
             let s = &b[t.start as usize..t.end as usize];
             let ctx = (k == 0) as u64 | (caps as u64) << 1 | (headline as u64) << 2;
             let key = mix(word_hash(s), ctx) | 1;
-            if let Some(&e) = self.wmap.get(key) {
+            self.wmap.prefetch(key);
+            self.keys.push(key);
+        }
+        self.hits.clear();
+        for &key in &self.keys {
+            let e = self.wmap.get(key).copied().unwrap_or(0);
+            if let Some(a) = self.went.get(e as usize) {
+                prefetch(a);
+            }
+            self.hits.push(e);
+        }
+        for (k, t) in toks.iter().enumerate() {
+            let s = &b[t.start as usize..t.end as usize];
+            let key = self.keys[k];
+            // A miss may have been filled by an earlier token of this sentence.
+            let hit = match self.hits[k] {
+                0 => self.wmap.get(key).copied(),
+                e => Some(e),
+            };
+            if let Some(e) = hit {
                 let mut a = self.went[e as usize];
                 a.eid = e;
                 self.atoms.push(a);
@@ -425,6 +509,11 @@ impl Workspace {
                 cl = li.tc_cluster;
                 sh = shape_of_class(li.tc_class);
             }
+            let g1 = if flags & F_CAP != 0 {
+                lex.gaz.get(gaz_step(GAZ_SEED, lw)).copied().unwrap_or(0)
+            } else {
+                0
+            };
             let mut ps = [0u64; 8];
             for p in 2..4 {
                 if ln > p + 1 {
@@ -443,6 +532,7 @@ impl Workspace {
                 len: s.len().min(255) as u8,
                 gaz: [0; 5],
                 gazbits: 0,
+                g1,
                 docf: 0,
                 dctx: 0,
                 ch_first: 0,
@@ -483,8 +573,13 @@ impl Workspace {
                     continue;
                 }
                 let mut acc = GAZ_SEED;
+                let mut prev_flags = 0u8;
                 for len in 1..=GAZ_MAX_LEN.min(end - i) {
                     acc = gaz_step(acc, self.atoms[i + len - 1].lw);
+                    // No longer entry begins with the words so far (see GAZ_PREFIX).
+                    if len > 1 && prev_flags & GAZ_PREFIX == 0 {
+                        break;
+                    }
                     if len > 1
                         && self.atoms[i + len - 1].flags & (F_CAP | F_DIGIT) == 0
                         && self.atoms[i + len - 1].len > 3
@@ -494,28 +589,32 @@ impl Workspace {
                             break;
                         }
                     }
-                    if let Some(&fl) = lex.gaz.get(acc) {
-                        for (c, bit) in [GAZ_PLACE, GAZ_FIRST, GAZ_SURNAME, GAZ_ORGSUF, GAZ_TITLE]
-                            .iter()
-                            .enumerate()
-                        {
-                            if fl & bit != 0 {
-                                for j in 0..len {
-                                    let pos = if len == 1 {
-                                        4
-                                    } else if j == 0 {
-                                        1
-                                    } else if j + 1 == len {
-                                        3
-                                    } else {
-                                        2
-                                    };
-                                    let g = &mut self.atoms[i + j].gaz[c];
-                                    if *g == 0 || len > 1 {
-                                        *g = pos;
-                                    }
-                                    self.atoms[i + j].gazbits |= bit;
+                    let fl = if len == 1 {
+                        a.g1
+                    } else {
+                        lex.gaz.get(acc).copied().unwrap_or(0)
+                    };
+                    prev_flags = fl;
+                    for (c, bit) in [GAZ_PLACE, GAZ_FIRST, GAZ_SURNAME, GAZ_ORGSUF, GAZ_TITLE]
+                        .iter()
+                        .enumerate()
+                    {
+                        if fl & bit != 0 {
+                            for j in 0..len {
+                                let pos = if len == 1 {
+                                    4
+                                } else if j == 0 {
+                                    1
+                                } else if j + 1 == len {
+                                    3
+                                } else {
+                                    2
+                                };
+                                let g = &mut self.atoms[i + j].gaz[c];
+                                if *g == 0 || len > 1 {
+                                    *g = pos;
                                 }
+                                self.atoms[i + j].gazbits |= bit;
                             }
                         }
                     }
@@ -640,6 +739,14 @@ impl Workspace {
                 0
             };
         }
+        // Tokens the decoder may tag O without scoring (see `decode`).
+        self.skip.clear();
+        self.skip.resize(n, false);
+        for s in &self.sents {
+            for i in s.start + 1..s.end {
+                self.skip[i] = is_plain(&self.atoms[i]) && is_plain(&self.atoms[i - 1]);
+            }
+        }
         // static rows
         self.rows.clear();
         self.off.clear();
@@ -660,6 +767,10 @@ impl Workspace {
                 let (m1, p1, m2, p2) = (at(-1), at(1), at(-2), at(2));
                 if bundled {
                     self.nb.push([a.eid, m1.eid, p1.eid, m2.eid, p2.eid]);
+                    // Most skipped tokens are never scored: their rows are made if they are.
+                    if !self.skip[i] {
+                        pair_rows(fs, &self.atoms, s, i, &mut self.rows);
+                    }
                 } else {
                     let r = &mut self.rows;
                     let mut push = |x: u32| r.push(x);
@@ -669,44 +780,7 @@ impl Workspace {
                     bundle(fs, p1, ps, 2, &mut push);
                     bundle(fs, m2, ps, 3, &mut push);
                     bundle(fs, p2, ps, 4, &mut push);
-                }
-                let r = &mut self.rows;
-                let drop = *DROP;
-                let mut f = |t: u64, v: u64| {
-                    if drop & (1u128 << t) == 0 {
-                        r.push(fs.row(t, v))
-                    }
-                };
-                f(15, mix(m1.sh, a.sh));
-                f(16, mix(a.sh, p1.sh));
-                f(17, mix(mix(m1.sh, a.sh), p1.sh));
-                f(18, mix(m1.lw, a.lw));
-                f(19, mix(a.lw, p1.lw));
-                for c in 0..5 {
-                    if a.gaz[c] != 0 {
-                        f(41, (c as u64) << 8 | a.gaz[c] as u64);
-                    }
-                }
-                f(42, m1.gazbits as u64);
-                f(43, p1.gazbits as u64);
-                f(44, mix(a.gazbits as u64, a.sh));
-                let fl =
-                    (a.flags & (F_CAP | F_INITIAL | F_CAPSSENT | F_HEADLINE | F_ALLCAPS)) as u64;
-                f(48, fl << 8 | a.docf as u64);
-                f(49, mix(a.docf as u64, a.lw));
-                if a.dctx != 0 {
-                    f(53, a.dctx as u64);
-                    for b in 0..8 {
-                        if a.dctx & (1 << b) != 0 {
-                            f(54, b);
-                        }
-                    }
-                }
-                if a.ch_pos != 0 {
-                    for _ in 0..2 {
-                        f(51, mix(a.ch_last, a.ch_pos as u64));
-                        f(52, mix(a.ch_first, a.ch_pos as u64));
-                    }
+                    pair_rows(fs, &self.atoms, s, i, &mut self.rows);
                 }
                 self.off.push(self.rows.len() as u32);
             }
@@ -717,25 +791,43 @@ impl Workspace {
     #[inline(always)]
     fn static_score<S: Scorer>(&mut self, scorer: &S, fs: FeatSpace, i: usize) -> [i32; NT] {
         const AHEAD: usize = 48;
+        /// Tokens ahead whose word-cache score vectors are loaded early.
+        const VEC_AHEAD: usize = 4;
         let (a, b) = (self.off[i] as usize, self.off[i + 1] as usize);
         let mut acc = [0i32; NT];
         if self.bundled {
+            if let Some(ids) = self.nb.get(i + VEC_AHEAD) {
+                for (j, &e) in ids.iter().enumerate() {
+                    if let Some(v) = self.wvec.get(e as usize) {
+                        prefetch(&v[j]);
+                    }
+                }
+            }
             let ids = self.nb[i];
             for (j, &e) in ids.iter().enumerate() {
                 let e = e as usize;
-                if !self.wok[e] {
+                if self.wok[e] & (1 << j) == 0 {
                     let at = self.went[e];
-                    let mut v = [[0i32; NT]; 5];
-                    for (which, vv) in v.iter_mut().enumerate() {
-                        bundle(fs, &at, &self.wps[e], which, &mut |r| scorer.add_row(r, vv));
-                    }
-                    self.wvec[e] = v;
-                    self.wok[e] = true;
+                    let vv = &mut self.wvec[e][j];
+                    bundle(fs, &at, &self.wps[e], j, &mut |r| scorer.add_row(r, vv));
+                    self.wok[e] |= 1 << j;
                 }
                 let v = &self.wvec[e][j];
                 for t in 0..NT {
                     acc[t] += v[t];
                 }
+            }
+            if a == b && self.skip[i] {
+                // A skipped token scored after all: its rows were not made by `finish`.
+                let s = self.sents[self.sent_of(i)];
+                let mut rows = std::mem::take(&mut self.lazy_rows);
+                rows.clear();
+                pair_rows(fs, &self.atoms, s, i, &mut rows);
+                for &r in &rows {
+                    scorer.add_row(r, &mut acc);
+                }
+                self.lazy_rows = rows;
+                return acc;
             }
         }
         let total = self.rows.len();
@@ -746,6 +838,11 @@ impl Workspace {
             scorer.add_row(self.rows[k], &mut acc);
         }
         acc
+    }
+
+    /// The sentence holding token `i`.
+    fn sent_of(&self, i: usize) -> usize {
+        self.sents.partition_point(|s| s.end <= i)
     }
 
     /// Greedy decoding of the whole document. `gold` enables perceptron training through `update`.
@@ -780,14 +877,9 @@ impl Workspace {
         // tagged O without scoring when the token before them is O: half of news text (53% of
         // eng.testa), which the model tags O anyway (F1 91.51 against 91.54, see the README).
         // Training (`gold`) scores every token.
-        self.skip.clear();
-        self.skip.resize(n, false);
-        if gold.is_none() {
-            for s in &self.sents {
-                for i in s.start + 1..s.end {
-                    self.skip[i] = is_plain(&self.atoms[i]) && is_plain(&self.atoms[i - 1]);
-                }
-            }
+        if gold.is_some() {
+            // Training scores every token.
+            self.skip.iter_mut().for_each(|x| *x = false);
         }
         // static scores for all other tokens first: independent loads, prefetched ahead
         self.sscore.clear();
@@ -795,10 +887,10 @@ impl Workspace {
         if gold.is_none() {
             if self.bundled {
                 if self.wmodel != model_id {
-                    self.wok.iter_mut().for_each(|x| *x = false);
+                    self.wok.iter_mut().for_each(|x| *x = 0);
                     self.wmodel = model_id;
                 }
-                self.wok.resize(self.went.len(), false);
+                self.wok.resize(self.went.len(), 0);
                 self.wvec.resize(self.went.len(), [[0; NT]; 5]);
             }
             for i in 0..n {

@@ -64,6 +64,18 @@ pub fn lower_hash(bytes: &[u8]) -> u64 {
     }
 }
 
+/// Hint that `x` will be read soon: loads the cache line holding its first byte.
+#[inline(always)]
+pub fn prefetch<T>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint and never faults; the pointer comes from a reference.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(x as *const T as *const i8, std::arch::x86_64::_MM_HINT_T0);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
+
 /// Open-addressing hash table with non-zero `u64` keys (already hashed); key and value share
 /// one slot so a lookup touches one cache line.
 #[derive(Clone, Debug)]
@@ -118,6 +130,13 @@ impl<V: Copy + Default> U64Map<V> {
 
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// Hint that `key` will be looked up soon: loads its first slot's cache line.
+    #[inline(always)]
+    pub fn prefetch(&self, key: u64) {
+        let i = (key as usize ^ (key >> 32) as usize) & self.mask;
+        prefetch(&self.slots[i]);
     }
 
     #[inline]

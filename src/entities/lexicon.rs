@@ -16,6 +16,9 @@ pub const GAZ_FIRST: u8 = 2;
 pub const GAZ_SURNAME: u8 = 4;
 pub const GAZ_ORGSUF: u8 = 8;
 pub const GAZ_TITLE: u8 = 16;
+/// Not a class: set on every sequence of 1 to 3 tokens that begins a longer entry, so that a
+/// lookup can stop at the first sequence that begins none ("Bank" goes on, "Reagan" stops).
+pub const GAZ_PREFIX: u8 = 32;
 pub const GAZ_FILES: [(&str, u8); 5] = [
     ("places.txt", GAZ_PLACE),
     ("first_names.txt", GAZ_FIRST),
@@ -157,11 +160,14 @@ impl Lexicon {
                 continue;
             }
             let mut acc = GAZ_SEED;
-            for t in &toks {
+            for (k, t) in toks.iter().enumerate() {
                 acc = gaz_step(
                     acc,
                     lower_hash(&entry.as_bytes()[t.start as usize..t.end as usize]),
                 );
+                if k + 1 < toks.len() {
+                    *self.gaz.entry(acc) |= GAZ_PREFIX;
+                }
             }
             *self.gaz.entry(acc) |= *class;
         }

@@ -550,6 +550,44 @@ mod tests {
             .find(|p| p.join("conll2003/eng.testa").exists())
     }
 
+    /// The gazetteer lookup stops at the first words that begin no longer entry; that is
+    /// only right if the shipped model marks every beginning of every entry it knows.
+    #[test]
+    fn builtin_model_marks_every_beginning_of_a_gazetteer_entry() {
+        use lexicon::{GAZ_MAX_LEN, GAZ_PREFIX};
+        let gaz = &Tagger::builtin().lex.gaz;
+        let mut lex = Lexicon::default();
+        lex.load_gazetteers(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data/ner/gazetteers"))
+            .unwrap();
+        let (mut long, mut toks) = (0, Vec::new());
+        for (class, entry) in &lex.gazetteer {
+            toks.clear();
+            tokenize::tokenize_into(entry, &mut toks);
+            if toks.is_empty() || toks.len() > GAZ_MAX_LEN {
+                continue;
+            }
+            let mut acc = GAZ_SEED;
+            for (k, t) in toks.iter().enumerate() {
+                acc = gaz_step(
+                    acc,
+                    lower_hash(&entry.as_bytes()[t.start as usize..t.end as usize]),
+                );
+                let flags = gaz.get(acc).copied().unwrap_or(0);
+                if k + 1 < toks.len() {
+                    assert!(
+                        flags & GAZ_PREFIX != 0,
+                        "{entry:?}: words 1..={} unmarked",
+                        k + 1
+                    );
+                } else {
+                    assert!(flags & class != 0, "{entry:?} missing from the model");
+                }
+            }
+            long += (toks.len() > 1) as usize;
+        }
+        assert!(long > 1000, "only {long} entries of several words");
+    }
+
     #[test]
     fn entity_type_names() {
         for k in EntityType::ALL {
