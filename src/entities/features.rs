@@ -115,6 +115,9 @@ pub struct Workspace {
     /// Word-cache keys of the sentence being added, and the entries they hit (0: a miss).
     keys: Vec<u64>,
     hits: Vec<u32>,
+    /// Hashes of those words as written and lowercased (the latter only for misses).
+    whash: Vec<u64>,
+    lhash: Vec<u64>,
     // word cache: key(word, sentence context) -> entry; entry 0 is the empty atom
     wmap: U64Map<u32>,
     went: Vec<Atom>,
@@ -416,23 +419,35 @@ impl Workspace {
             }
         }
         let caps = caps && long;
-        // The word cache is larger than the CPU caches: its slots, then its entries, are
-        // loaded for the whole sentence first, so that the misses overlap.
+        // The word cache and the lexicon are larger than the CPU caches: for the whole
+        // sentence, the cache's slots are loaded first, then its entries, or for a word not in
+        // it, the lexicon's slots, so that the misses overlap.
         self.keys.clear();
+        self.whash.clear();
         for (k, t) in toks.iter().enumerate() {
             let s = &b[t.start as usize..t.end as usize];
             let ctx = (k == 0) as u64 | (caps as u64) << 1 | (headline as u64) << 2;
-            let key = mix(word_hash(s), ctx) | 1;
+            let w = word_hash(s);
+            let key = mix(w, ctx) | 1;
             self.wmap.prefetch(key);
             self.keys.push(key);
+            self.whash.push(w);
         }
         self.hits.clear();
-        for &key in &self.keys {
-            let e = self.wmap.get(key).copied().unwrap_or(0);
-            if let Some(a) = self.went.get(e as usize) {
+        self.lhash.clear();
+        for (k, t) in toks.iter().enumerate() {
+            let e = self.wmap.get(self.keys[k]).copied().unwrap_or(0);
+            let mut lw = 0;
+            if let Some(a) = self.went.get(e as usize).filter(|_| e != 0) {
                 prefetch(a);
+            } else {
+                lw = lower_hash(&b[t.start as usize..t.end as usize]);
+                lex.clusters.prefetch(self.whash[k]);
+                lex.lower.prefetch(lw);
+                lex.gaz.prefetch(gaz_step(GAZ_SEED, lw));
             }
             self.hits.push(e);
+            self.lhash.push(lw);
         }
         for (k, t) in toks.iter().enumerate() {
             let s = &b[t.start as usize..t.end as usize];
@@ -451,11 +466,7 @@ impl Workspace {
             let mut lbuf = [0u8; 64];
             let ln = super::hash::lower_into(s, &mut lbuf);
             let low = &lbuf[..ln];
-            let lw = if s.len() <= 64 {
-                word_hash(low)
-            } else {
-                lower_hash(s)
-            };
+            let lw = self.lhash[k];
             let mut flags = 0u16;
             let (mut up, mut lo, mut dig, mut alpha) = (0, 0, 0, 0);
             for &c in s {
@@ -500,7 +511,7 @@ impl Workspace {
             if headline {
                 flags |= F_HEADLINE;
             }
-            let mut w = word_hash(s);
+            let mut w = self.whash[k];
             let mut sh = shape_hash(s);
             let mut cl = lex.clusters.get(w).copied().unwrap_or(0);
             let li = lex.lower.get(lw).copied().unwrap_or_default();
