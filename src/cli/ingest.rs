@@ -46,8 +46,9 @@ pub struct Args {
     #[arg(long, default_value_t = 192)]
     memory: usize,
 
-    /// Tantivy indexing threads.
-    #[arg(long, default_value_t = 2)]
+    /// Tantivy indexing threads. The default, half the cores, leaves the other half to
+    /// parsing and entity tagging, which cost about as much.
+    #[arg(long, default_value_t = crate::index::writer::default_threads())]
     threads: usize,
 
     /// Commit after every N new articles (default: once, at the end).
