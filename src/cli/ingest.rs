@@ -40,9 +40,9 @@ pub struct Args {
     #[arg(long)]
     prune: bool,
 
-    /// Memory for tantivy's indexing buffers, in MB. The default keeps a 1 GB ingest's peak
-    /// under 1 GB (measured: 894 MB, 974 MB in `bench`); more gives fewer, larger segments
-    /// and a higher peak.
+    /// Memory for tantivy's indexing buffers, in MB. The default keeps an ingest's peak under
+    /// 1 GB (measured on two cores, one indexing thread: 834 MB for 1 GB of text, 932 MB for
+    /// 2 GB); more gives fewer, larger segments and a higher peak.
     #[arg(long, default_value_t = 192)]
     memory: usize,
 
