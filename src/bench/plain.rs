@@ -5,8 +5,9 @@
 //! threads (`Index::writer`: one per core), files read and parsed in parallel with the same
 //! parsers. The threads are tantivy's choice, not newsindex's: with nothing else to run, plain
 //! tantivy is fastest with a thread per core (1 GB: 50.7 s with two threads, 74.5 s with one),
-//! while newsindex leaves cores to its tagger (see `IngestOptions::threads`). What it does not do is everything newsindex adds: passages, entities,
-//! dates and labels, article records, de-duplication and incremental bookkeeping.
+//! while newsindex leaves cores to its tagger (see `IngestOptions::threads`). What it does not
+//! do is everything newsindex adds: passages, entities, dates and labels, article records,
+//! de-duplication and incremental bookkeeping.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

@@ -38,10 +38,11 @@ use crate::ingest::{parse_reader, Article, Format, ParseOptions, RecordError};
 use tantivy::indexer::UserOperation;
 
 /// Tantivy indexing threads by default: half the cores. Tagging and preparing documents cost
-/// about as much CPU as tantivy's indexing, and run on the other half: on two cores, one
-/// indexing thread built 1 GB in 231 s against 250 s with two, and 250 MB in 48.7 s against
-/// 60.4 s (`bench`), since the two threads' heaps were half as large, which made twice the
-/// segments and twice the merging.
+/// about as much CPU as tantivy's indexing, and run on the other half. On two cores (`bench`),
+/// one indexing thread built 1 GB in 231 to 234 s against 250 s with two, and 250 MB in 46 to
+/// 52 s against 57 to 58 s: two threads split the heap, which made twice the segments and
+/// twice the merging. The price: one thread's larger segments make larger merges, and the
+/// peak memory of a 1 GB ingest rose from 734 to 834 MB (2 GB: 783 to 932 MB).
 pub fn default_threads() -> usize {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     (cores / 2).max(1)
