@@ -828,8 +828,8 @@ impl Workspace {
                     acc[t] += v[t];
                 }
             }
-            if a == b && self.skip[i] {
-                // A skipped token scored after all: its rows were not made by `finish`.
+            if self.skip[i] {
+                // A skipped token scored after all: `finish` made no rows for it.
                 let s = self.sents[self.sent_of(i)];
                 let mut rows = std::mem::take(&mut self.lazy_rows);
                 rows.clear();
@@ -887,9 +887,8 @@ impl Workspace {
         // Plain tokens (lowercase words, punctuation) right after another plain token are
         // tagged O without scoring when the token before them is O: half of news text (53% of
         // eng.testa), which the model tags O anyway (F1 91.51 against 91.54, see the README).
-        // Training (`gold`) scores every token.
+        // `finish` marked them; training (`gold`) scores every token.
         if gold.is_some() {
-            // Training scores every token.
             self.skip.iter_mut().for_each(|x| *x = false);
         }
         // static scores for all other tokens first: independent loads, prefetched ahead

@@ -135,13 +135,18 @@ impl<V: Copy + Default> U64Map<V> {
     /// Hint that `key` will be looked up soon: loads its first slot's cache line.
     #[inline(always)]
     pub fn prefetch(&self, key: u64) {
-        let i = (key as usize ^ (key >> 32) as usize) & self.mask;
-        prefetch(&self.slots[i]);
+        prefetch(&self.slots[self.home(key)]);
+    }
+
+    /// The slot where the probe for `key` starts.
+    #[inline(always)]
+    fn home(&self, key: u64) -> usize {
+        (key as usize ^ (key >> 32) as usize) & self.mask
     }
 
     #[inline]
     fn slot(&self, key: u64) -> usize {
-        let mut i = (key as usize ^ (key >> 32) as usize) & self.mask;
+        let mut i = self.home(key);
         loop {
             let k = self.slots[i].0;
             if k == key || k == 0 {

@@ -78,6 +78,27 @@ pub fn gaz_step(acc: u64, tok_lower_hash: u64) -> u64 {
 
 pub const GAZ_SEED: u64 = 0x6761_7a00;
 
+/// The lookup keys of a gazetteer entry's first word, first two words, ... up to all its
+/// words (none if it has no word or more than [`GAZ_MAX_LEN`]): the last is the entry's own,
+/// the others begin it ([`GAZ_PREFIX`]).
+pub fn gaz_entry_keys(entry: &str) -> Vec<u64> {
+    let mut toks = Vec::new();
+    tokenize_into(entry, &mut toks);
+    if toks.len() > GAZ_MAX_LEN {
+        return Vec::new();
+    }
+    let mut acc = GAZ_SEED;
+    toks.iter()
+        .map(|t| {
+            acc = gaz_step(
+                acc,
+                lower_hash(&entry.as_bytes()[t.start as usize..t.end as usize]),
+            );
+            acc
+        })
+        .collect()
+}
+
 impl Lexicon {
     /// Rebuilds the lookup tables from `vocab` and `gazetteer`.
     pub fn build_tables(&mut self) {
@@ -152,24 +173,14 @@ impl Lexicon {
             );
         }
         self.gaz = U64Map::with_capacity(self.gazetteer.len());
-        let mut toks = Vec::new();
         for (class, entry) in &self.gazetteer {
-            toks.clear();
-            tokenize_into(entry, &mut toks);
-            if toks.is_empty() || toks.len() > GAZ_MAX_LEN {
-                continue;
-            }
-            let mut acc = GAZ_SEED;
-            for (k, t) in toks.iter().enumerate() {
-                acc = gaz_step(
-                    acc,
-                    lower_hash(&entry.as_bytes()[t.start as usize..t.end as usize]),
-                );
-                if k + 1 < toks.len() {
-                    *self.gaz.entry(acc) |= GAZ_PREFIX;
+            let keys = gaz_entry_keys(entry);
+            if let Some((&own, begins)) = keys.split_last() {
+                for &k in begins {
+                    *self.gaz.entry(k) |= GAZ_PREFIX;
                 }
+                *self.gaz.entry(own) |= *class;
             }
-            *self.gaz.entry(acc) |= *class;
         }
     }
 
