@@ -6,6 +6,7 @@
 //! throughput ratio: figures measured side by side on the same machine state.
 
 pub mod plain;
+pub mod threads;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -69,6 +70,9 @@ pub struct BenchReport {
     pub mb_per_s: f64,
     pub articles_per_s: f64,
     pub stages: Vec<StageRow>,
+    /// CPU time of the build by kind of thread, the busiest first (empty where threads cannot
+    /// be sampled): the first is what limits the build when its `busy` is near 1.
+    pub thread_cpu: Vec<threads::ThreadGroupCpu>,
     pub peak_rss_mb: Option<f64>,
     pub index_bytes: u64,
     /// Passage search, ranking only: parse the query and collect the top 10 passages.
@@ -104,8 +108,10 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport> {
     warm_page_cache(&opts.corpus);
 
     reset_peak_rss();
+    let sampler = threads::CpuSampler::start();
     let index = NewsIndex::open_or_create(&index_dir)?;
     let summary = ingest(&index, &opts.corpus, &opts.ingest, &NoProgress)?;
+    let thread_cpu = sampler.map(|s| s.finish()).unwrap_or_default();
     let peak_rss_mb = peak_rss_mb();
     let index_bytes = dir_size(&index_dir);
 
@@ -175,6 +181,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport> {
         mb_per_s,
         articles_per_s: summary.articles as f64 / summary.seconds.max(1e-9),
         stages: stage_rows(&summary),
+        thread_cpu,
         peak_rss_mb,
         index_bytes,
         search_rank,

@@ -108,6 +108,20 @@ fn print_table(r: &BenchReport) {
     println!(
         "(read/parse/entities/passages: thread-seconds summed over threads; the rest: wall time)"
     );
+    if !r.thread_cpu.is_empty() {
+        println!("CPU of the build by kind of thread (cores: CPU seconds over wall time):");
+        for g in &r.thread_cpu {
+            println!(
+                "  {:<18} {:>8.1} s  {:>5.2} cores  ({} thread(s), at most {} at once, each busy {:.0}%)",
+                g.group,
+                g.cpu_seconds,
+                g.cpu_seconds / r.seconds.max(1e-9),
+                g.threads,
+                g.concurrent,
+                g.busy * 100.0
+            );
+        }
+    }
     if let Some(m) = r.peak_rss_mb {
         println!("peak memory: {m:.0} MB");
     }
