@@ -78,8 +78,9 @@ fn bench_report_matches_the_index_it_built() {
     assert!((f(&stages[7]["seconds"]) - f(&r["seconds"])).abs() < 1e-9);
     assert!(f(&r["peak_rss_mb"]) > 10.0);
 
-    // CPU by kind of thread: tagging ran in newsindex's threads, indexing in tantivy's, and no
-    // group used more CPU than its threads had (with a sample period's slack).
+    // CPU by kind of thread: tagging BBC (about half a CPU second) ran in newsindex's threads,
+    // indexing in tantivy's; no group used more CPU than its threads had, nor the build more
+    // than the machine's cores (with a sample period's slack).
     let groups = r["thread_cpu"].as_array().unwrap();
     let group = |name: &str| {
         groups
@@ -87,11 +88,17 @@ fn bench_report_matches_the_index_it_built() {
             .find(|g| g["group"] == name)
             .unwrap_or_else(|| panic!("no {name} in {groups:?}"))
     };
-    assert!(f(&group("newsindex")["cpu_seconds"]) >= f(&stages[2]["seconds"]) * 0.8);
-    assert!(f(&group("tantivy indexing")["cpu_seconds"]) > 0.0);
+    assert!(f(&group("newsindex")["cpu_seconds"]) > 0.1, "{groups:?}");
+    assert!(
+        f(&group("tantivy indexing")["cpu_seconds"]) > 0.0,
+        "{groups:?}"
+    );
     for g in groups {
         assert!(f(&g["busy"]) <= 1.1, "{g}");
     }
+    let cores = std::thread::available_parallelism().unwrap().get() as f64;
+    let cpu: f64 = groups.iter().map(|g| f(&g["cpu_seconds"])).sum();
+    assert!(cpu <= f(&r["seconds"]) * cores * 1.1 + 0.1, "{groups:?}");
 
     // Latencies: ordered percentiles over queries x rounds runs.
     for key in ["search_rank", "search_full"] {
