@@ -33,7 +33,9 @@ pub struct ThreadGroupCpu {
     pub concurrent: usize,
     /// CPU seconds (user + system) summed over the group's threads.
     pub cpu_seconds: f64,
-    /// `cpu_seconds` over (wall time x `concurrent`): 1.0 means its threads never waited.
+    /// `cpu_seconds` over the wall time: the cores the group kept busy on average.
+    pub cores: f64,
+    /// `cores` over `concurrent`: 1.0 means its threads never waited.
     pub busy: f64,
 }
 
@@ -155,12 +157,14 @@ impl CpuSampler {
             .into_iter()
             .map(|(group, (threads, cpu_seconds))| {
                 let concurrent = concurrent.get(group).copied().unwrap_or(1).max(1);
+                let cores = cpu_seconds / wall;
                 ThreadGroupCpu {
                     group: group.to_string(),
                     threads,
                     concurrent,
                     cpu_seconds,
-                    busy: cpu_seconds / (wall * concurrent as f64),
+                    cores,
+                    busy: cores / concurrent as f64,
                 }
             })
             .collect();

@@ -115,7 +115,7 @@ fn print_table(r: &BenchReport) {
                 "  {:<18} {:>8.1} s  {:>5.2} cores  ({} thread(s), at most {} at once, each busy {:.0}%)",
                 g.group,
                 g.cpu_seconds,
-                g.cpu_seconds / r.seconds.max(1e-9),
+                g.cores,
                 g.threads,
                 g.concurrent,
                 g.busy * 100.0
