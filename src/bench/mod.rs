@@ -43,9 +43,11 @@ pub const END_TO_END_QUERIES: usize = 20;
 pub struct StageRow {
     pub stage: String,
     pub seconds: f64,
-    pub articles_per_s: f64,
-    pub mb_per_s: f64,
-    pub tokens_per_s: f64,
+    /// Rates are None (JSON null) for a stage that took under a millisecond (no merge ran, say):
+    /// a rate over no time is not a figure.
+    pub articles_per_s: Option<f64>,
+    pub mb_per_s: Option<f64>,
+    pub tokens_per_s: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -197,12 +199,15 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport> {
 
 fn stage_rows(s: &IngestSummary) -> Vec<StageRow> {
     let st = &s.stages;
-    let row = |name: &str, secs: f64| StageRow {
-        stage: name.to_string(),
-        seconds: secs,
-        articles_per_s: s.articles as f64 / secs.max(1e-9),
-        mb_per_s: s.bytes as f64 / 1e6 / secs.max(1e-9),
-        tokens_per_s: s.tokens as f64 / secs.max(1e-9),
+    let row = |name: &str, secs: f64| {
+        let rate = |amount: f64| (secs >= 1e-3).then(|| amount / secs);
+        StageRow {
+            stage: name.to_string(),
+            seconds: secs,
+            articles_per_s: rate(s.articles as f64),
+            mb_per_s: rate(s.bytes as f64 / 1e6),
+            tokens_per_s: rate(s.tokens as f64),
+        }
     };
     vec![
         row("read", st.read),

@@ -6,7 +6,9 @@
 //! time while the others wait, that kind sets the pace, and making the others faster changes
 //! nothing. A sampler reads every thread's CPU time from `/proc/self/task` every
 //! [`PERIOD`] while the build runs (Linux only); a thread that ends between two samples loses
-//! what it used since the last one (at most a period), so the figures are lower bounds.
+//! what it used since the last one (at most a period), so the figures are lower bounds. Only
+//! CPU used after sampling starts counts: a thread that was already running (the main thread,
+//! which warmed the page cache just before) counts from its first sample.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,7 +27,8 @@ const SAMPLER: &str = "ni-cpu-sampler";
 /// CPU time of one kind of thread over a build.
 #[derive(Debug, Clone, Serialize)]
 pub struct ThreadGroupCpu {
-    /// `newsindex`, `tantivy indexing`, `tantivy merging`, `tantivy doc store`, `tantivy other`.
+    /// `newsindex preparing`, `newsindex other`, `tantivy indexing`, `tantivy merging`,
+    /// `tantivy doc store`, `tantivy other`.
     pub group: String,
     /// Distinct threads seen.
     pub threads: usize,
@@ -39,10 +42,14 @@ pub struct ThreadGroupCpu {
     pub busy: f64,
 }
 
-/// The group of a thread, by the name tantivy gives its threads (newsindex's threads, the
-/// rayon pool's included, keep the program's name).
+/// The group of a thread, by its name: newsindex's preparing threads (read, parse, tag, split:
+/// `index::writer` names them), tantivy's threads by the names tantivy gives them, and the
+/// rest of newsindex (the thread that hands documents to tantivy and keeps the ingest's
+/// records, the walk), which keep the program's name.
 fn group_of(comm: &str) -> &'static str {
-    if comm.starts_with("thrd-tantivy-in") {
+    if comm.starts_with(crate::index::writer::PREP_THREAD_PREFIX) {
+        "newsindex preparing"
+    } else if comm.starts_with("thrd-tantivy-in") {
         "tantivy indexing"
     } else if comm.starts_with("merge_thread") {
         "tantivy merging"
@@ -51,7 +58,7 @@ fn group_of(comm: &str) -> &'static str {
     } else if comm.starts_with("segment_update") || comm.starts_with("thrd-tantivy") {
         "tantivy other"
     } else {
-        "newsindex"
+        "newsindex other"
     }
 }
 
@@ -64,8 +71,10 @@ pub struct CpuSampler {
 
 #[derive(Default)]
 struct Samples {
-    /// tid -> (name, latest CPU ticks).
-    threads: HashMap<u32, (String, u64)>,
+    /// tid -> (name, CPU ticks at the first sample, latest CPU ticks).
+    threads: HashMap<u32, (String, u64, u64)>,
+    /// Whether a sample was taken: threads alive before it count from their ticks then.
+    started: bool,
     /// group -> most threads seen alive at once.
     concurrent: HashMap<&'static str, usize>,
 }
@@ -75,7 +84,7 @@ impl Samples {
         let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
             return;
         };
-        let mut alive: HashMap<&'static str, usize> = HashMap::new();
+        let mut seen = Vec::new();
         for t in tasks.flatten() {
             let Some(tid) = t.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
                 continue;
@@ -83,20 +92,38 @@ impl Samples {
             let Ok(stat) = std::fs::read_to_string(t.path().join("stat")) else {
                 continue;
             };
-            let Some((comm, ticks)) = parse_stat(&stat) else {
-                continue;
-            };
-            if comm == SAMPLER {
-                continue;
+            if let Some((comm, ticks)) = parse_stat(&stat) {
+                if comm != SAMPLER {
+                    seen.push((tid, comm.to_string(), ticks));
+                }
             }
-            *alive.entry(group_of(comm)).or_default() += 1;
-            // The latest name: a new thread is named just after it starts.
-            let e = self.threads.entry(tid).or_default();
-            if e.0 != comm {
-                e.0 = comm.to_string();
-            }
-            e.1 = e.1.max(ticks);
         }
+        self.record(seen);
+    }
+
+    /// Records one sample: each live thread's id, name and CPU ticks.
+    fn record(&mut self, seen: Vec<(u32, String, u64)>) {
+        let mut alive: HashMap<&'static str, usize> = HashMap::new();
+        for (tid, comm, ticks) in seen {
+            // A new thread names itself once it runs, so its first sample may show the name of
+            // the thread that spawned it (tantivy's indexing thread starts each segment's doc
+            // store thread): it counts towards its group's threads alive at once from its
+            // second sample on, under its own name by then.
+            let known = self.threads.contains_key(&tid);
+            if known {
+                *alive.entry(group_of(&comm)).or_default() += 1;
+            }
+            // A thread born after sampling started used its CPU within it; one alive before
+            // counts from now.
+            let first = if self.started { 0 } else { ticks };
+            let e = self
+                .threads
+                .entry(tid)
+                .or_insert((String::new(), first, first));
+            e.0 = comm;
+            e.2 = e.2.max(ticks);
+        }
+        self.started = true;
         for (g, n) in alive {
             let c = self.concurrent.entry(g).or_default();
             *c = (*c).max(n);
@@ -125,10 +152,12 @@ impl CpuSampler {
         }
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        // The first sample, before `start` returns: whatever runs after it counts in full.
+        let mut s = Samples::default();
+        s.take();
         let handle = std::thread::Builder::new()
             .name(SAMPLER.into())
             .spawn(move || {
-                let mut s = Samples::default();
                 while !flag.load(Ordering::Relaxed) {
                     s.take();
                     std::thread::sleep(PERIOD);
@@ -184,7 +213,7 @@ impl CpuSampler {
         let threads = samples
             .threads
             .into_values()
-            .map(|(comm, ticks)| (comm, ticks as f64 / tick))
+            .map(|(comm, first, latest)| (comm, (latest - first) as f64 / tick))
             .collect();
         (wall, threads, samples.concurrent)
     }
@@ -224,6 +253,33 @@ mod tests {
         let odd = "7 (a (b) c) S 1 2 3 4 5 6 7 8 9 10 5 6 0 0";
         assert_eq!(parse_stat(odd), Some(("a (b) c", 11)));
         assert_eq!(parse_stat("garbage"), None);
+    }
+
+    #[test]
+    fn a_new_thread_showing_its_parents_name_is_not_counted_in_the_parents_group() {
+        let mut s = Samples::default();
+        let t = |tid, name: &str, ticks| (tid, name.to_string(), ticks);
+        s.record(vec![t(1, "thrd-tantivy-in", 10)]);
+        // Thread 2 was just spawned by the indexing thread and has not named itself yet.
+        s.record(vec![
+            t(1, "thrd-tantivy-in", 20),
+            t(2, "thrd-tantivy-in", 0),
+        ]);
+        s.record(vec![
+            t(1, "thrd-tantivy-in", 30),
+            t(2, "docstore-compre", 5),
+        ]);
+        assert_eq!(s.concurrent.get("tantivy indexing"), Some(&1));
+        assert_eq!(s.concurrent.get("tantivy doc store"), Some(&1));
+        assert_eq!(s.threads[&2], ("docstore-compre".to_string(), 0, 5));
+        // Thread 1 was alive at the first sample: its CPU counts from then (10 ticks), not
+        // from its start (the main thread warms the page cache before a build).
+        assert_eq!(s.threads[&1], ("thrd-tantivy-in".to_string(), 10, 30));
+        // Two threads of one group seen twice each are two at once.
+        s.record(vec![t(1, "thrd-tantivy-in", 40), t(3, "merge_thread_0", 1)]);
+        s.record(vec![t(3, "merge_thread_0", 2), t(4, "merge_thread_1", 1)]);
+        s.record(vec![t(3, "merge_thread_0", 3), t(4, "merge_thread_1", 2)]);
+        assert_eq!(s.concurrent.get("tantivy merging"), Some(&2));
     }
 
     /// This thread's CPU time.

@@ -42,6 +42,12 @@ pub struct Args {
     #[arg(long, default_value_t = crate::index::writer::default_threads())]
     threads: usize,
 
+    /// Threads that read, parse, tag and split articles (default: one per core). One thread,
+    /// which leaves tantivy's indexing thread a core of its own, was faster at 250 MB but
+    /// slower at 1 GB on two cores, where tagging is a larger share (README, "Benchmarks").
+    #[arg(long, value_name = "N")]
+    prep_threads: Option<usize>,
+
     /// Build without entity tagging (to see what tagging costs).
     #[arg(long)]
     no_entities: bool,
@@ -68,6 +74,7 @@ pub fn run_cli(args: Args) -> Result<i32> {
                 .collect(),
             memory_bytes: args.memory << 20,
             threads: args.threads,
+            prep_threads: args.prep_threads,
             entities: !args.no_entities,
             ..Default::default()
         },
@@ -99,10 +106,17 @@ fn print_table(r: &BenchReport) {
         "{:<10} {:>9} {:>12} {:>9} {:>12}",
         "stage", "seconds", "articles/s", "MB/s", "tokens/s"
     );
+    // A stage that took no time (no merge ran) shows "-" for its rates.
+    let rate =
+        |v: Option<f64>, decimals: usize| v.map_or("-".into(), |v| format!("{v:.decimals$}"));
     for s in &r.stages {
         println!(
-            "{:<10} {:>9.2} {:>12.0} {:>9.1} {:>12.0}",
-            s.stage, s.seconds, s.articles_per_s, s.mb_per_s, s.tokens_per_s
+            "{:<10} {:>9.2} {:>12} {:>9} {:>12}",
+            s.stage,
+            s.seconds,
+            rate(s.articles_per_s, 0),
+            rate(s.mb_per_s, 1),
+            rate(s.tokens_per_s, 0)
         );
     }
     println!(
@@ -112,7 +126,7 @@ fn print_table(r: &BenchReport) {
         println!("CPU of the build by kind of thread (cores: CPU seconds over wall time):");
         for g in &r.thread_cpu {
             println!(
-                "  {:<18} {:>8.1} s  {:>5.2} cores  ({} thread(s), at most {} at once, each busy {:.0}%)",
+                "  {:<19} {:>7.1} s  {:>5.2} cores  ({} thread(s), at most {} at once, each busy {:.0}%)",
                 g.group,
                 g.cpu_seconds,
                 g.cores,

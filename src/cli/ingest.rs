@@ -51,6 +51,12 @@ pub struct Args {
     #[arg(long, default_value_t = crate::index::writer::default_threads())]
     threads: usize,
 
+    /// Threads that read, parse, tag and split articles (default: one per core). One thread,
+    /// which leaves tantivy's indexing thread a core of its own, was faster at 250 MB but
+    /// slower at 1 GB on two cores, where tagging is a larger share (README, "Benchmarks").
+    #[arg(long, value_name = "N")]
+    prep_threads: Option<usize>,
+
     /// Commit after every N new articles (default: once, at the end).
     #[arg(long, value_name = "N")]
     commit_every: Option<usize>,
@@ -100,6 +106,7 @@ pub fn run(args: Args) -> Result<i32> {
         prune: args.prune,
         memory_bytes: args.memory << 20,
         threads: args.threads,
+        prep_threads: args.prep_threads,
         commit_every: args.commit_every,
         wait: args.wait,
         strict: args.strict,

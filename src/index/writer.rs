@@ -44,8 +44,22 @@ use tantivy::indexer::UserOperation;
 /// twice the merging. The price: one thread's larger segments make larger merges, and the
 /// peak memory of a 1 GB ingest rose from 734 to 834 MB (2 GB: 783 to 932 MB).
 pub fn default_threads() -> usize {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    (cores / 2).max(1)
+    (cores() / 2).max(1)
+}
+
+/// Threads that read, parse, tag and split articles by default: one per core (rayon's default).
+/// Measured on two cores (README, "Benchmarks"): one preparing thread, which leaves the
+/// indexing thread a core of its own, made a 250 MB ingest faster but a 1 GB one slower, where
+/// tagging is the larger share.
+pub fn default_prep_threads() -> usize {
+    cores()
+}
+
+/// The preparing threads' names start with this (`bench` reports their CPU apart).
+pub const PREP_THREAD_PREFIX: &str = "ni-prep-";
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 /// How to ingest.
@@ -60,6 +74,9 @@ pub struct IngestOptions {
     pub memory_bytes: usize,
     /// Tantivy indexing threads; see [`default_threads`].
     pub threads: usize,
+    /// Threads that prepare documents (read, parse, tag, split); None: see
+    /// [`default_prep_threads`].
+    pub prep_threads: Option<usize>,
     /// Commit after at least this many new articles (None: once at the end).
     pub commit_every: Option<usize>,
     /// When another process holds the index's writer lock, wait for it instead of failing.
@@ -78,6 +95,7 @@ impl Default for IngestOptions {
             prune: false,
             memory_bytes: 192 << 20,
             threads: default_threads(),
+            prep_threads: None,
             commit_every: None,
             wait: false,
             strict: false,
@@ -172,6 +190,9 @@ impl Stages {
 /// What the parallel stage needs to prepare a file's documents.
 #[derive(Clone, Copy)]
 struct Prep<'a> {
+    /// Where files and articles are prepared, never rayon's global pool (see
+    /// [`default_prep_threads`]).
+    pool: &'a rayon::ThreadPool,
     tagger: Option<&'a Tagger>,
     parse: &'a ParseOptions,
     fields: &'a Fields,
@@ -249,8 +270,15 @@ pub fn ingest(
 
     let state = State::load(index)?;
     let stages = Stages::default();
+    let prep_threads = opts.prep_threads.unwrap_or_else(default_prep_threads);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(prep_threads.max(1))
+        .thread_name(|i| format!("{PREP_THREAD_PREFIX}{i}"))
+        .build()
+        .context("cannot start the threads that prepare documents")?;
     let mut run = Run {
         prep: Prep {
+            pool: &pool,
             tagger: opts.entities.then(Tagger::builtin),
             parse: &opts.parse,
             fields: &index.fields,
@@ -405,16 +433,18 @@ impl Run<'_> {
                     let next = which.get(range.end).map_or(files.len(), |&i| i as usize);
                     files.release_before(next);
                     let read_bytes = AtomicU64::new(0);
-                    let prepared = batch
-                        .par_iter()
-                        .zip(&which[range])
-                        .map(|(f, i)| {
-                            let old_hash = old.get(i).copied().filter(|&h| h != 0);
-                            let r = prep.file(f, old_hash, &read_bytes);
-                            progress.advance(f.size);
-                            r
-                        })
-                        .collect();
+                    let prepared = prep.pool.install(|| {
+                        batch
+                            .par_iter()
+                            .zip(&which[range])
+                            .map(|(f, i)| {
+                                let old_hash = old.get(i).copied().filter(|&h| h != 0);
+                                let r = prep.file(f, old_hash, &read_bytes);
+                                progress.advance(f.size);
+                                r
+                            })
+                            .collect()
+                    });
                     let bytes = read_bytes.load(Ordering::Relaxed);
                     // A closed channel: the adding side stopped (an error, or --strict).
                     if tx.send((batch, prepared, bytes)).is_err() {
@@ -546,8 +576,9 @@ impl Run<'_> {
                     .map(|a| (a.headline.len() + a.body.len()) as u64)
                     .sum();
                 let prep = &self.prep;
-                let prepared: Vec<PreparedArticle> =
-                    chunk.into_par_iter().map(|a| prep.article(a, f)).collect();
+                let prepared: Vec<PreparedArticle> = prep
+                    .pool
+                    .install(|| chunk.into_par_iter().map(|a| prep.article(a, f)).collect());
                 for a in prepared {
                     self.add(&mut record, a)?;
                 }
