@@ -98,3 +98,31 @@ fn missing_or_foreign_index_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a newsindex index"));
 }
+
+/// A thread count of 0 is refused with the flag's name, not silently taken as 1; nothing is
+/// created.
+#[test]
+fn zero_threads_is_refused_by_name() {
+    let tmp = TempDir::new().unwrap();
+    let index = tmp.path().join("idx");
+    let sample = sample();
+    for cmd in ["ingest", "bench"] {
+        for flag in ["--threads", "--prep-threads"] {
+            let out = run(&[
+                cmd,
+                sample.to_str().unwrap(),
+                "--index",
+                index.to_str().unwrap(),
+                flag,
+                "0",
+            ]);
+            assert_eq!(out.status.code(), Some(2), "{cmd} {flag}");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                err.contains(flag) && err.contains("at least 1"),
+                "{cmd} {flag}: {err}"
+            );
+            assert!(!index.exists(), "{cmd} {flag} created an index");
+        }
+    }
+}

@@ -48,13 +48,13 @@ pub struct Args {
 
     /// Tantivy indexing threads. The default, half the cores, leaves the other half to
     /// parsing and entity tagging, which cost about as much.
-    #[arg(long, default_value_t = crate::index::writer::default_threads())]
+    #[arg(long, default_value_t = crate::index::writer::default_threads(), value_parser = super::output::thread_count)]
     threads: usize,
 
     /// Threads that read, parse, tag and split articles (default: one per core). One thread,
     /// which leaves tantivy's indexing thread a core of its own, was faster at 250 MB but
     /// slower at 1 GB on two cores, where tagging is a larger share (README, "Benchmarks").
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::output::thread_count)]
     prep_threads: Option<usize>,
 
     /// Commit after every N new articles (default: once, at the end).

@@ -26,3 +26,12 @@ pub fn entity_type(s: &str) -> Result<crate::entities::EntityType, String> {
     crate::entities::EntityType::parse(s)
         .ok_or_else(|| format!("unknown type {s:?}: use person, org, location or misc"))
 }
+
+/// Parses a thread count: a whole number of at least 1 (0 would silently mean 1).
+pub fn thread_count(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("{s:?} is not a thread count: {e}")),
+    }
+}
