@@ -53,7 +53,8 @@ pub struct Args {
 
     /// Threads that read, parse, tag and split articles (default: one per core). One thread,
     /// which leaves tantivy's indexing thread a core of its own, was faster at 250 MB but
-    /// slower at 1 GB on two cores, where tagging is a larger share (README, "Benchmarks").
+    /// slower at 1 GB on two cores, where merges need the second core too (README,
+    /// "Benchmarks").
     #[arg(long, value_name = "N", value_parser = super::output::thread_count)]
     prep_threads: Option<usize>,
 
