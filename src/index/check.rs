@@ -85,7 +85,10 @@ fn check_into(path: &Path, report: &mut CheckReport, problems: &mut Problems) {
     }
     // Tantivy's meta.json and the schema.
     let index = match Index::open_in_dir(path) {
-        Ok(i) => i,
+        Ok(mut i) => {
+            i.register_plugin(super::mention_store::plugin());
+            i
+        }
         Err(e) => {
             problems.push(
                 "meta",
@@ -214,12 +217,11 @@ fn check_documents(index: &NewsIndex, report: &mut CheckReport, problems: &mut P
             ff.u64("passage_end"),
             ff.str("article_id"),
             ff.u64("passage_no"),
-            ff.bytes("mention_data"),
             ff.str("entity_count"),
             ff.bytes("file_state"),
         );
-        let (starts, ends, ids, numbers, mention_records, counts, file_states) = match columns {
-            (Ok(s), Ok(e), Ok(ids), Ok(n), Ok(r), Ok(c), Ok(fs)) => (s, e, ids, n, r, c, fs),
+        let (starts, ends, ids, numbers, counts, file_states) = match columns {
+            (Ok(s), Ok(e), Ok(ids), Ok(n), Ok(c), Ok(fs)) => (s, e, ids, n, c, fs),
             _ => {
                 problems.push(
                     "fast_fields",
@@ -228,6 +230,31 @@ fn check_documents(index: &NewsIndex, report: &mut CheckReport, problems: &mut P
                 continue;
             }
         };
+        // Mention records per document, from the segment's mention file; each must decode.
+        let mut records_per_doc: HashMap<DocId, usize> = HashMap::new();
+        let read = super::mention_store::MentionStore::open(seg).and_then(|store| {
+            let mut undecodable = 0usize;
+            store.for_each(|r| {
+                let mut decoded = Vec::new();
+                *records_per_doc.entry(r.doc).or_default() += 1;
+                let ok = super::mention_data::header(r.record).is_some_and(|h| {
+                    super::mention_data::decode(r.record, &h, &mut decoded).is_some()
+                });
+                undecodable += usize::from(!ok);
+            })?;
+            Ok(undecodable)
+        });
+        match read {
+            Ok(0) => {}
+            Ok(n) => problems.push(
+                "mentions",
+                format!("segment {seg_ord}: {n} mention records do not decode"),
+            ),
+            Err(e) => problems.push(
+                "mentions",
+                format!("segment {seg_ord}: cannot read the mention records: {e}"),
+            ),
+        }
         // The article id of a document, from the fast field (ids are not stored). Each lookup
         // opens a compressed dictionary block, and an article's documents are consecutive, so
         // the last id read is kept.
@@ -264,9 +291,7 @@ fn check_documents(index: &NewsIndex, report: &mut CheckReport, problems: &mut P
                 Some(schema::KIND_ARTICLE) => {
                     report.articles += 1;
                     // One mention record and one count per entity of the article.
-                    let n_records = mention_records
-                        .as_ref()
-                        .map_or(0, |c| c.term_ords(doc_id).count());
+                    let n_records = records_per_doc.get(&doc_id).copied().unwrap_or(0);
                     let n_counts = counts.as_ref().map_or(0, |c| c.term_ords(doc_id).count());
                     if n_records != n_counts {
                         problems.push(

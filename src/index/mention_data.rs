@@ -1,6 +1,7 @@
 //! What an article document stores so that `mentions` can print every mention without opening
-//! the article: one compact record per (article, entity), kept in the multi-valued
-//! `mention_data` bytes fast field (a column, read without touching the document store).
+//! the article: one compact record per (article, entity), the values of the `mention_data`
+//! field, kept in each segment's mention file (see [`super::mention_store`]), read without
+//! touching the document store.
 //!
 //! Layout (varints are LEB128, offsets are char offsets into the body, or into the headline for
 //! a headline mention):
@@ -19,12 +20,11 @@
 //!              flags (bit 0: its own canonical name follows, varint len + text)
 //! ```
 //!
-//! The column's dictionary is sorted by value, so starting each record with the surname key,
-//! then the entity key, puts all the records of one surname side by side, and within them all
-//! the records of one entity (and the repeated keys cost nothing: the dictionary stores only
-//! what differs from the previous value). A name's records are one range of ordinals
-//! ([`prefix`]); listing them reads their own blocks of the dictionary and nothing else: the
-//! cost follows the number of mentions, not the size of the articles.
+//! The mention file sorts records by their key, the surname key then the entity key, which puts
+//! all the records of one surname side by side, and within them all the records of one entity
+//! (and the repeated keys cost little: blocks are compressed). A name's records are one run
+//! ([`prefix`]); listing them reads their own blocks and nothing else: the cost follows the
+//! number of mentions, not the size of the articles.
 //!
 //! A mention's context is the sentence around it, cut at a paragraph break and at most
 //! [`CONTEXT_REACH`] bytes either side of the mention (at a word boundary); overlapping contexts
@@ -48,19 +48,6 @@ pub fn prefix(surname: &str, key: Option<&str>) -> Vec<u8> {
         put_str(&mut out, key);
     }
     out
-}
-
-/// The smallest byte string greater than every string starting with `prefix` (None if there
-/// is none: all bytes 0xff).
-pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < u8::MAX {
-            end.push(last + 1);
-            return Some(end);
-        }
-    }
-    None
 }
 
 /// Encodes the record of one entity in one article. `headline_mentions` and `body_mentions`
@@ -488,25 +475,19 @@ mod tests {
         assert_eq!(&"é Chemezov ü"[a..b], "é Chemezov ü");
     }
 
+    /// A surname's prefix starts every record of every entity with that surname, and no
+    /// other: "Chemezovs" is not "Chemezov" (the prefix is length-prefixed).
     #[test]
-    fn prefixes_bound_exactly_their_records() {
+    fn prefixes_match_exactly_their_records() {
         let surname = prefix("person:chemezov", None);
         let full = prefix("person:chemezov", Some("person:sergei chemezov"));
         let other = prefix("person:chemezov", Some("person:nadia chemezov"));
-        let end = prefix_end(&full).unwrap();
         for rec in [&full, &other] {
-            assert!(rec.as_slice() >= surname.as_slice());
-            assert!(rec.as_slice() < prefix_end(&surname).unwrap().as_slice());
+            assert!(rec.starts_with(&surname));
         }
-        assert!(full.as_slice() < end.as_slice() && other.as_slice() < full.as_slice());
-        let mut longer = full.clone();
-        longer.extend_from_slice(&[0xff, 0xff]);
-        assert!(longer.as_slice() < end.as_slice());
-        assert!(
-            prefix("person:chemezovs", None).as_slice() >= prefix_end(&surname).unwrap().as_slice()
-        );
-        assert_eq!(prefix_end(&[1, 0xff]), Some(vec![2]));
-        assert_eq!(prefix_end(&[0xff]), None);
+        assert!(!other.starts_with(&full));
+        assert!(!prefix("person:chemezovs", Some("person:chemezovs")).starts_with(&surname));
+        assert!(!prefix("org:chemezov", Some("org:chemezov")).starts_with(&surname));
     }
 
     #[test]

@@ -48,6 +48,7 @@ impl BoundedMerges {
             SegmentComponent::FieldNorms,
             SegmentComponent::Terms,
             SegmentComponent::Store,
+            SegmentComponent::Custom(super::mention_store::EXTENSION.to_string()),
         ]
         .into_iter()
         .filter_map(|c| std::fs::metadata(self.dir.join(meta.relative_path(c))).ok())

@@ -3,6 +3,7 @@
 pub mod check;
 mod damage;
 pub mod mention_data;
+pub mod mention_store;
 pub mod merges;
 pub mod passages;
 mod queue;
@@ -103,6 +104,9 @@ impl NewsIndex {
         }
         .with_context(cannot)?;
         let mut index = Index::open(dir).with_context(cannot)?;
+        // Tantivy does not persist plugins: the mention records' plugin is attached on every
+        // open, before anything reads, writes or merges a segment.
+        index.register_plugin(mention_store::plugin());
         // Searches run over the segments on every core: on a large archive one query's
         // first stage (the best 1,000 passages) takes tens of milliseconds on one.
         index
@@ -137,7 +141,11 @@ impl NewsIndex {
         // (40 MB of `scale-corpus`, three runs each): zstd level 1 made the index 8.6% smaller
         // at the same ingest speed, but `search` 11% slower in process (each article shown
         // decompresses its block); 64 KB blocks made it only 1.4% smaller.
-        let index = Index::create(dir, schema, tantivy::IndexSettings::default())
+        let index = Index::builder()
+            .schema(schema)
+            .settings(tantivy::IndexSettings::default())
+            .register_plugin(mention_store::plugin())
+            .open_or_create(dir)
             .with_context(|| format!("cannot create an index at {}", path.display()))?;
         Self::from_index(index, path)
     }

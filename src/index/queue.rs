@@ -28,6 +28,11 @@ impl QueuedDoc {
     pub fn untracked(doc: TantivyDocument) -> QueuedDoc {
         QueuedDoc { doc, _ticket: None }
     }
+
+    /// The document itself (the mention records' plugin reads its field directly).
+    pub fn doc(&self) -> &TantivyDocument {
+        &self.doc
+    }
 }
 
 impl Document for QueuedDoc {

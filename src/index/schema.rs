@@ -7,7 +7,7 @@
 //!   are never matched by user queries: passages point at them by `article_id`. They also hold
 //!   the article's entities: each entity's key (`person:sergei chemezov`) and surname key
 //!   (`person:chemezov`), indexed, a `key<TAB>count` value in a fast column for entity counts,
-//!   and one record per entity in a bytes fast field with each mention's offsets and context
+//!   and one record per entity in the segment's mention file with each mention's offsets and context
 //!   and the article's date and headline (`index::mention_data`): they answer "every mention of
 //!   X" and entity facet counts without reading articles. (Version 3 had a separate document
 //!   per article and entity, ten an article: indexing them took a quarter of the build.)
@@ -34,7 +34,8 @@ use tantivy::Index;
 /// Version of the on-disk layout; bumped when the schema changes incompatibly.
 /// Version 3: an article's documents are consecutive in one segment (see the module notes).
 /// Version 4: an article's entities live on its article document, not on documents of their own.
-pub const SCHEMA_VERSION: u64 = 4;
+/// Version 5: mention records live in a file per segment of their own, not in a bytes column.
+pub const SCHEMA_VERSION: u64 = 5;
 
 /// Tokenizer for headline and body: lowercase + English (Porter/Snowball) stemming.
 pub const TEXT_TOKENIZER: &str = "news_en";
@@ -78,7 +79,8 @@ pub struct Fields {
     /// are a histogram of its ordinals.
     pub entity_count: Field,
     /// Per mention: offsets, surface, canonical name and context; per article: date and
-    /// headline (see `index::mention_data`). A bytes fast field: listing reads no article.
+    /// headline (see `index::mention_data`), kept in each segment's `.mentions` file (see
+    /// `index::mention_store`): listing reads no article.
     pub mention_data: Field,
     // --- file documents ---
     pub file_hash: Field,
@@ -159,7 +161,12 @@ pub fn build_schema() -> (Schema, Fields) {
     let entity = b.add_text_field("entity", keyword.clone());
     let entity_last = b.add_text_field("entity_last", keyword);
     let entity_count = b.add_text_field("entity_count", FAST);
-    let mention_data = b.add_bytes_field("mention_data", FAST);
+    // Kept by a segment plugin of our own, not in a column (see `index::mention_store`).
+    let mention_data = b.add_custom_field(
+        "mention_data",
+        super::mention_store::FIELD_TYPE,
+        serde_json::json!({}),
+    );
     let file_hash = b.add_text_field("file_hash", STORED);
     let file_info = b.add_text_field("file_info", STORED);
     let file_state = b.add_bytes_field("file_state", FAST);

@@ -1057,7 +1057,7 @@ fn entity_fields(fields: &Fields, a: &Article, ents: &DocEntities) -> TantivyDoc
     for ((kind, name), (hm, bm)) in groups {
         let key = entity_key(kind.as_str(), &name);
         let surname = surname_key(kind.as_str(), &name);
-        d.add_bytes(
+        d.add_custom(
             fields.mention_data,
             &super::mention_data::encode(
                 &surname,

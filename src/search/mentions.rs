@@ -11,7 +11,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::{BytesColumn, StrColumn, TermOrdHit};
+use tantivy::columnar::StrColumn;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery, TermSetQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
@@ -20,6 +20,7 @@ use super::articles::ArticleIds;
 use super::ords;
 use crate::entities::EntityType;
 use crate::index::mention_data;
+use crate::index::mention_store::MentionStore;
 use crate::index::schema::{entity_key, parse_entity_count, surname_key, KIND_ARTICLE};
 use crate::index::NewsIndex;
 
@@ -205,73 +206,57 @@ pub fn for_each_article(
         Some(k) => vec![k],
         None => EntityType::ALL.to_vec(),
     };
-    let fl = &index.fields;
-    let field = if single { fl.entity_last } else { fl.entity };
-    let terms = kinds
-        .iter()
-        .map(|k| Term::from_field_text(field, &entity_key(k.as_str(), &norm)));
-    // The records of the name: one range of the column's ordinals per entity type.
-    let prefixes: Vec<(Vec<u8>, Option<Vec<u8>>)> = kinds
+    // The records of the name: one run of each segment's mention file per entity type.
+    let prefixes: Vec<Vec<u8>> = kinds
         .iter()
         .map(|k| {
             let key = entity_key(k.as_str(), &norm);
-            let p = mention_data::prefix(
+            mention_data::prefix(
                 &surname_key(k.as_str(), &norm),
                 (!single).then_some(key.as_str()),
-            );
-            let end = mention_data::prefix_end(&p);
-            (p, end)
+            )
         })
         .collect();
     let searcher = index.searcher();
-    let docs = searcher.search(&TermSetQuery::new(terms), &SegmentDocs)?;
 
-    // Every matched record, copied into one buffer, with its article id. Segments are read
-    // in parallel (each into its own buffer, joined after): reading the records is a
-    // dictionary lookup per block, most of the time of a name with thousands of mentions.
+    // Every matched record of a live article, copied into one buffer, with its article id.
+    // Segments are read in parallel (each into its own buffer, joined after).
     struct Entry {
         range: (usize, usize),
         id: Arc<str>,
         date: Option<(usize, usize)>,
     }
     let per_segment = searcher.index().search_executor().map(
-        |(seg, seg_docs): (SegmentOrdinal, Vec<DocId>)| -> tantivy::Result<(Vec<u8>, Vec<Entry>)> {
+        |reader: &SegmentReader| -> tantivy::Result<(Vec<u8>, Vec<Entry>)> {
             let damaged = || {
                 tantivy::TantivyError::InternalError(
                     "damaged mention record in the index: run `newsindex check`".into(),
                 )
             };
-            let reader = searcher.segment_reader(seg);
-            let ff = reader.fast_fields();
-            let (Some(data), Some(ids)) = (ff.bytes("mention_data")?, ff.str("article_id")?) else {
+            let store = MentionStore::open(reader)?;
+            let Some(ids) = reader.fast_fields().str("article_id")? else {
                 return Ok((Vec::new(), Vec::new()));
             };
-            let ranges = ord_ranges(&data, &prefixes)?;
-            let mut rows: Vec<(u64, u64)> = Vec::with_capacity(seg_docs.len());
-            for &d in &seg_docs {
-                let Some(id) = ids.term_ords(d).next() else {
-                    continue;
-                };
-                rows.extend(
-                    data.term_ords(d)
-                        .filter(|o| ranges.iter().any(|r| r.contains(o)))
-                        .map(|o| (o, id)),
-                );
-            }
-            let mut data_ords: Vec<u64> = rows.iter().map(|r| r.0).collect();
-            ords::sort_unique(&mut data_ords);
+            let alive = reader.alive_bitset();
             let mut arena: Vec<u8> = Vec::new();
-            let mut ranges = Vec::with_capacity(data_ords.len());
-            ords::for_each_bytes(&data, &data_ords, |_, b| {
-                ranges.push((arena.len(), arena.len() + b.len()));
-                arena.extend_from_slice(b);
-            })?;
-            let mut id_ords: Vec<u64> = rows.iter().map(|r| r.1).collect();
+            // (record's range in the arena, its document)
+            let mut rows: Vec<((usize, usize), DocId)> = Vec::new();
+            for p in &prefixes {
+                store.for_each_with_prefix(p, |r| {
+                    if alive.is_none_or(|a| a.is_alive(r.doc)) {
+                        rows.push(((arena.len(), arena.len() + r.record.len()), r.doc));
+                        arena.extend_from_slice(r.record);
+                    }
+                })?;
+            }
+            let doc_ords: Vec<Option<u64>> =
+                rows.iter().map(|&(_, d)| ids.term_ords(d).next()).collect();
+            let mut id_ords: Vec<u64> = doc_ords.iter().flatten().copied().collect();
             ords::sort_unique(&mut id_ords);
             let names = ords::strings(&ids, &id_ords)?;
             let mut entries = Vec::with_capacity(rows.len());
-            for (d, i) in rows {
-                let range = ranges[ords::index_of(&data_ords, d)];
+            for ((range, _), ord) in rows.into_iter().zip(doc_ords) {
+                let Some(ord) = ord else { continue };
                 let h = mention_data::header(&arena[range.0..range.1]).ok_or_else(damaged)?;
                 let date = h.date.map(|s| {
                     let at = s.as_ptr() as usize - arena[range.0..].as_ptr() as usize + range.0;
@@ -279,13 +264,13 @@ pub fn for_each_article(
                 });
                 entries.push(Entry {
                     range,
-                    id: names[ords::index_of(&id_ords, i)].clone(),
+                    id: names[ords::index_of(&id_ords, ord)].clone(),
                     date,
                 });
             }
             Ok((arena, entries))
         },
-        docs.into_iter(),
+        searcher.segment_readers().iter(),
     )?;
     let mut arena: Vec<u8> = Vec::with_capacity(per_segment.iter().map(|p| p.0.len()).sum());
     let mut entries: Vec<Entry> = Vec::new();
@@ -356,67 +341,6 @@ pub fn for_each_article(
         })?;
     }
     Ok(totals)
-}
-
-/// The ordinals of the records starting with each prefix (with the end of its range).
-fn ord_ranges(
-    data: &BytesColumn,
-    prefixes: &[(Vec<u8>, Option<Vec<u8>>)],
-) -> std::io::Result<Vec<std::ops::Range<u64>>> {
-    let dict = data.dictionary();
-    let first_at_or_after = |key: &[u8]| -> std::io::Result<u64> {
-        Ok(match dict.term_ord_or_next(key)? {
-            TermOrdHit::Exact(o) | TermOrdHit::Next(o) => o,
-        })
-    };
-    prefixes
-        .iter()
-        .map(|(p, end)| {
-            let lo = first_at_or_after(p)?;
-            let hi = match end {
-                Some(e) => first_at_or_after(e)?,
-                None => dict.num_terms() as u64,
-            };
-            Ok(lo..hi)
-        })
-        .collect()
-}
-
-/// Collects the matching documents, per segment.
-struct SegmentDocs;
-
-impl Collector for SegmentDocs {
-    type Fruit = Vec<(SegmentOrdinal, Vec<DocId>)>;
-    type Child = SegmentDocsChild;
-
-    fn for_segment(&self, seg: SegmentOrdinal, _: &SegmentReader) -> tantivy::Result<Self::Child> {
-        Ok(SegmentDocsChild(seg, Vec::new()))
-    }
-
-    fn requires_scoring(&self) -> bool {
-        false
-    }
-
-    fn merge_fruits(
-        &self,
-        fruits: Vec<(SegmentOrdinal, Vec<DocId>)>,
-    ) -> tantivy::Result<Self::Fruit> {
-        Ok(fruits.into_iter().filter(|f| !f.1.is_empty()).collect())
-    }
-}
-
-struct SegmentDocsChild(SegmentOrdinal, Vec<DocId>);
-
-impl SegmentCollector for SegmentDocsChild {
-    type Fruit = (SegmentOrdinal, Vec<DocId>);
-
-    fn collect(&mut self, doc: DocId, _: Score) {
-        self.1.push(doc);
-    }
-
-    fn harvest(self) -> Self::Fruit {
-        (self.0, self.1)
-    }
 }
 
 /// One entity and how often it is mentioned.
