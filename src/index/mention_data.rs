@@ -284,7 +284,7 @@ fn cut(s: &str, max: usize) -> &str {
     &s[..n]
 }
 
-fn put_var(out: &mut Vec<u8>, mut v: u64) {
+pub(super) fn put_var(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -297,6 +297,29 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
+/// The varint at the start of `b`, and its length in bytes (None if cut short or too long).
+pub(super) fn read_var(b: &[u8]) -> Option<(u64, usize)> {
+    let mut v = 0u64;
+    for (i, &byte) in b.iter().enumerate().take(10) {
+        v |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Some((v, i + 1));
+        }
+    }
+    None
+}
+
+/// The length of a record's key, what records are sorted by: its surname key and entity key
+/// (see [`prefix`]). None if the record is cut short.
+pub fn key_len(record: &[u8]) -> Option<usize> {
+    let mut r = Reader { b: record, at: 0 };
+    for _ in 0..2 {
+        let n = usize::try_from(r.var()?).ok()?;
+        r.at = r.at.checked_add(n).filter(|&end| end <= record.len())?;
+    }
+    Some(r.at)
+}
+
 /// A reader over a record; every getter returns None on a damaged record.
 struct Reader<'a> {
     b: &'a [u8],
@@ -305,20 +328,9 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn var(&mut self) -> Option<u64> {
-        let mut v = 0u64;
-        let mut shift = 0;
-        loop {
-            let byte = *self.b.get(self.at)?;
-            self.at += 1;
-            v |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Some(v);
-            }
-            shift += 7;
-            if shift > 63 {
-                return None;
-            }
-        }
+        let (v, n) = read_var(self.b.get(self.at..)?)?;
+        self.at += n;
+        Some(v)
     }
 
     fn byte(&mut self) -> Option<u8> {

@@ -27,12 +27,13 @@ use std::any::Any;
 use std::io::Write;
 use std::sync::Arc;
 
+use super::mention_data::{key_len, put_var, read_var};
 use super::queue::QueuedDoc;
 use tantivy::directory::{OwnedBytes, TerminatingWrite, WritePtr};
 use tantivy::index::SegmentComponent;
 use tantivy::indexer::doc_id_mapping::MappingType;
 use tantivy::indexer::DocIdMapping;
-use tantivy::schema::document::{ErasedDocument, ErasedValue, ReferenceValueLeaf};
+use tantivy::schema::document::ErasedDocument;
 use tantivy::schema::{Field, Schema, Value};
 use tantivy::{
     DocId, PluginMergeContext, PluginWriter, PluginWriterContext, Segment, SegmentPlugin,
@@ -68,39 +69,6 @@ pub fn plugin() -> Arc<dyn SegmentPlugin> {
 
 fn component() -> SegmentComponent {
     SegmentComponent::Custom(EXTENSION.to_string())
-}
-
-/// The length of a record's key: its first two length-prefixed strings (surname key, then
-/// entity key; see [`super::mention_data`]). None if the record is cut short.
-fn key_len(record: &[u8]) -> Option<usize> {
-    let mut at = 0;
-    for _ in 0..2 {
-        let (len, n) = read_var(&record[at..])?;
-        at = at.checked_add(n)?.checked_add(usize::try_from(len).ok()?)?;
-        if at > record.len() {
-            return None;
-        }
-    }
-    Some(at)
-}
-
-fn read_var(b: &[u8]) -> Option<(u64, usize)> {
-    let mut v = 0u64;
-    for (i, &byte) in b.iter().enumerate().take(10) {
-        v |= u64::from(byte & 0x7f) << (7 * i);
-        if byte & 0x80 == 0 {
-            return Some((v, i + 1));
-        }
-    }
-    None
-}
-
-fn put_var(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
 }
 
 fn damaged(what: &str) -> TantivyError {
@@ -144,19 +112,13 @@ impl SegmentPlugin for MentionPlugin {
         let mut out = BlockWriter::new(ctx.target_segment.open_write(component())?)?;
         // A k-way merge by (key, new document): each segment's records are sorted already, and
         // stacking keeps each segment's documents in order.
-        loop {
-            let mut best: Option<usize> = None;
-            for (i, s) in sources.iter().enumerate() {
-                let Some(cur) = s.current() else { continue };
-                best = match best {
-                    Some(b) if sources[b].current().unwrap().sort_key() <= cur.sort_key() => {
-                        Some(b)
-                    }
-                    _ => Some(i),
-                };
-            }
-            let Some(b) = best else { break };
-            let cur = sources[b].current().unwrap();
+        while let Some((_, b)) = sources
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| Some((s.current()?.sort_key(), i)))
+            .min()
+        {
+            let cur = sources[b].current().expect("the smallest has a record");
             out.push(cur.doc, cur.key_len, cur.record)?;
             sources[b].advance()?;
         }
@@ -221,6 +183,25 @@ impl MentionWriter {
     }
 }
 
+impl MentionWriter {
+    /// Writes the records to `out`, sorted by key, then document.
+    fn write_sorted(&self, out: WritePtr) -> tantivy::Result<()> {
+        let mut order: Vec<u32> = (0..self.records.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| {
+            let (pa, pb) = (&self.records[a as usize], &self.records[b as usize]);
+            let ka = &self.record(pa)[..pa.key_len as usize];
+            let kb = &self.record(pb)[..pb.key_len as usize];
+            ka.cmp(kb).then(pa.doc.cmp(&pb.doc))
+        });
+        let mut out = BlockWriter::new(out)?;
+        for i in order {
+            let p = &self.records[i as usize];
+            out.push(p.doc, p.key_len as usize, self.record(p))?;
+        }
+        out.finish()
+    }
+}
+
 impl PluginWriter for MentionWriter {
     fn add_document(
         &mut self,
@@ -228,25 +209,19 @@ impl PluginWriter for MentionWriter {
         doc: &dyn ErasedDocument,
         _schema: &Schema,
     ) -> tantivy::Result<()> {
-        // Our documents come wrapped for the hand-over (or bare, in tests): both are read
-        // directly; any other document type is walked field by field.
+        // Our documents come wrapped for the hand-over (or bare, in tests).
         let any = doc.as_any();
-        let direct = any
+        let doc = any
             .downcast_ref::<QueuedDoc>()
             .map(QueuedDoc::doc)
-            .or_else(|| any.downcast_ref::<TantivyDocument>());
-        if let Some(direct) = direct {
-            for value in direct.get_all(self.field) {
-                if let Some(bytes) = value.as_custom() {
-                    self.add(doc_id, bytes)?;
-                }
-            }
-            return Ok(());
-        }
-        for (field, value) in doc.erased_fields() {
-            if let (true, ErasedValue::Leaf(ReferenceValueLeaf::Custom(bytes))) =
-                (field == self.field, value)
-            {
+            .or_else(|| any.downcast_ref::<TantivyDocument>())
+            .ok_or_else(|| {
+                TantivyError::InvalidArgument(
+                    "mention records come in newsindex's documents".into(),
+                )
+            })?;
+        for value in doc.get_all(self.field) {
+            if let Some(bytes) = value.as_custom() {
                 self.add(doc_id, bytes)?;
             }
         }
@@ -263,19 +238,7 @@ impl PluginWriter for MentionWriter {
                 "mention records cannot follow a sorted index".into(),
             ));
         }
-        let mut order: Vec<u32> = (0..self.records.len() as u32).collect();
-        order.sort_unstable_by(|&a, &b| {
-            let (pa, pb) = (&self.records[a as usize], &self.records[b as usize]);
-            let ka = &self.record(pa)[..pa.key_len as usize];
-            let kb = &self.record(pb)[..pb.key_len as usize];
-            ka.cmp(kb).then(pa.doc.cmp(&pb.doc))
-        });
-        let mut out = BlockWriter::new(segment.open_write(component())?)?;
-        for i in order {
-            let p = &self.records[i as usize];
-            out.push(p.doc, p.key_len as usize, self.record(p))?;
-        }
-        out.finish()
+        self.write_sorted(segment.open_write(component())?)
     }
 
     fn mem_usage(&self) -> usize {
@@ -641,10 +604,8 @@ impl MergeCursor {
                     self.current = None;
                     return Ok(());
                 }
-                let mut raw = std::mem::take(&mut self.raw);
                 self.store
-                    .decompress(&mut self.decompressor, self.block, &mut raw)?;
-                self.raw = raw;
+                    .decompress(&mut self.decompressor, self.block, &mut self.raw)?;
                 self.block += 1;
                 self.at = 0;
                 continue;
@@ -690,21 +651,8 @@ mod tests {
         }
         let dir = tantivy::directory::RamDirectory::create();
         let path = std::path::Path::new("x.mentions");
-        let mut out =
-            BlockWriter::new(tantivy::directory::Directory::open_write(&dir, path).unwrap())
-                .unwrap();
-        let mut order: Vec<usize> = (0..w.records.len()).collect();
-        order.sort_by(|&a, &b| {
-            let (pa, pb) = (&w.records[a], &w.records[b]);
-            w.record(pa)[..pa.key_len as usize]
-                .cmp(&w.record(pb)[..pb.key_len as usize])
-                .then(pa.doc.cmp(&pb.doc))
-        });
-        for i in order {
-            let p = &w.records[i];
-            out.push(p.doc, p.key_len as usize, w.record(p)).unwrap();
-        }
-        out.finish().unwrap();
+        w.write_sorted(tantivy::directory::Directory::open_write(&dir, path).unwrap())
+            .unwrap();
         let bytes = tantivy::directory::Directory::open_read(&dir, path)
             .unwrap()
             .read_bytes()

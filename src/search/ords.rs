@@ -1,5 +1,5 @@
-//! Resolving term ordinals of dictionary-encoded fast fields (`article_id`, `entity`, the
-//! mention data) in batches.
+//! Resolving term ordinals of dictionary-encoded fast fields (`article_id`, `entity`) in
+//! batches.
 //!
 //! A column's dictionary is an sstable of compressed blocks: looking one ordinal up
 //! decompresses its whole block, so resolving ordinals one at a time costs a block
@@ -8,26 +8,12 @@
 
 use std::sync::Arc;
 
-use tantivy::columnar::{BytesColumn, StrColumn};
+use tantivy::columnar::StrColumn;
 
 /// Sorts and de-duplicates `ords`.
 pub fn sort_unique(ords: &mut Vec<u64>) {
     ords.sort_unstable();
     ords.dedup();
-}
-
-/// Calls `f(i, bytes)` for each ordinal of `ords` (sorted, unique), in order.
-pub fn for_each_bytes(
-    col: &BytesColumn,
-    ords: &[u64],
-    mut f: impl FnMut(usize, &[u8]),
-) -> std::io::Result<()> {
-    let mut i = 0;
-    col.dictionary().sorted_ords_to_term_cb(ords, |b| {
-        f(i, b);
-        i += 1;
-    })?;
-    Ok(())
 }
 
 /// The strings of `ords` (sorted, unique), in the same order.
