@@ -12,9 +12,10 @@ use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::StrColumn;
+use tantivy::directory::error::OpenReadError;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery, TermSetQuery};
 use tantivy::schema::IndexRecordOption;
-use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
+use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, TantivyError, Term};
 
 use super::articles::ArticleIds;
 use super::ords;
@@ -217,8 +218,6 @@ pub fn for_each_article(
             )
         })
         .collect();
-    let searcher = index.searcher();
-
     // Every matched record of a live article, copied into one buffer, with its article id.
     // Segments are read in parallel (each into its own buffer, joined after).
     struct Entry {
@@ -226,52 +225,70 @@ pub fn for_each_article(
         id: Arc<str>,
         date: Option<(usize, usize)>,
     }
-    let per_segment = searcher.index().search_executor().map(
-        |reader: &SegmentReader| -> tantivy::Result<(Vec<u8>, Vec<Entry>)> {
-            let damaged = || {
-                tantivy::TantivyError::InternalError(
-                    "damaged mention record in the index: run `newsindex check`".into(),
-                )
-            };
-            let store = MentionStore::open(reader)?;
-            let Some(ids) = reader.fast_fields().str("article_id")? else {
-                return Ok((Vec::new(), Vec::new()));
-            };
-            let alive = reader.alive_bitset();
-            let mut arena: Vec<u8> = Vec::new();
-            // (record's range in the arena, its document)
-            let mut rows: Vec<((usize, usize), DocId)> = Vec::new();
-            for p in &prefixes {
-                store.for_each_with_prefix(p, |r| {
-                    if alive.is_none_or(|a| a.is_alive(r.doc)) {
-                        rows.push(((arena.len(), arena.len() + r.record.len()), r.doc));
-                        arena.extend_from_slice(r.record);
-                    }
-                })?;
+    let read_segment = |reader: &SegmentReader| -> tantivy::Result<(Vec<u8>, Vec<Entry>)> {
+        let damaged = || {
+            tantivy::TantivyError::InternalError(
+                "damaged mention record in the index: run `newsindex check`".into(),
+            )
+        };
+        let store = MentionStore::open(reader)?;
+        let Some(ids) = reader.fast_fields().str("article_id")? else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        let alive = reader.alive_bitset();
+        let mut arena: Vec<u8> = Vec::new();
+        // (record's range in the arena, its document)
+        let mut rows: Vec<((usize, usize), DocId)> = Vec::new();
+        for p in &prefixes {
+            store.for_each_with_prefix(p, |r| {
+                if alive.is_none_or(|a| a.is_alive(r.doc)) {
+                    rows.push(((arena.len(), arena.len() + r.record.len()), r.doc));
+                    arena.extend_from_slice(r.record);
+                }
+            })?;
+        }
+        let doc_ords: Vec<Option<u64>> =
+            rows.iter().map(|&(_, d)| ids.term_ords(d).next()).collect();
+        let mut id_ords: Vec<u64> = doc_ords.iter().flatten().copied().collect();
+        ords::sort_unique(&mut id_ords);
+        let names = ords::strings(&ids, &id_ords)?;
+        let mut entries = Vec::with_capacity(rows.len());
+        for ((range, _), ord) in rows.into_iter().zip(doc_ords) {
+            let Some(ord) = ord else { continue };
+            let h = mention_data::header(&arena[range.0..range.1]).ok_or_else(damaged)?;
+            let date = h.date.map(|s| {
+                let at = s.as_ptr() as usize - arena[range.0..].as_ptr() as usize + range.0;
+                (at, at + s.len())
+            });
+            entries.push(Entry {
+                range,
+                id: names[ords::index_of(&id_ords, ord)].clone(),
+                date,
+            });
+        }
+        Ok((arena, entries))
+    };
+    // Tantivy opens a segment's own files while it holds the index's meta lock, so that an
+    // ingest in another process cannot delete them under a reader, but not a plugin's files:
+    // a segment merged away, its files deleted, between opening the searcher and reading its
+    // mention file, is read again from a new searcher, which no longer has it.
+    let mut attempts = 0;
+    let per_segment = loop {
+        let searcher = index.searcher();
+        let read = searcher
+            .index()
+            .search_executor()
+            .map(read_segment, searcher.segment_readers().iter());
+        match read {
+            Err(TantivyError::OpenReadError(OpenReadError::FileDoesNotExist(_)))
+                if attempts < 5 =>
+            {
+                attempts += 1;
+                index.reload()?;
             }
-            let doc_ords: Vec<Option<u64>> =
-                rows.iter().map(|&(_, d)| ids.term_ords(d).next()).collect();
-            let mut id_ords: Vec<u64> = doc_ords.iter().flatten().copied().collect();
-            ords::sort_unique(&mut id_ords);
-            let names = ords::strings(&ids, &id_ords)?;
-            let mut entries = Vec::with_capacity(rows.len());
-            for ((range, _), ord) in rows.into_iter().zip(doc_ords) {
-                let Some(ord) = ord else { continue };
-                let h = mention_data::header(&arena[range.0..range.1]).ok_or_else(damaged)?;
-                let date = h.date.map(|s| {
-                    let at = s.as_ptr() as usize - arena[range.0..].as_ptr() as usize + range.0;
-                    (at, at + s.len())
-                });
-                entries.push(Entry {
-                    range,
-                    id: names[ords::index_of(&id_ords, ord)].clone(),
-                    date,
-                });
-            }
-            Ok((arena, entries))
-        },
-        searcher.segment_readers().iter(),
-    )?;
+            read => break read?,
+        }
+    };
     let mut arena: Vec<u8> = Vec::with_capacity(per_segment.iter().map(|p| p.0.len()).sum());
     let mut entries: Vec<Entry> = Vec::new();
     for (seg_arena, seg_entries) in per_segment {
