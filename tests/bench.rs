@@ -148,6 +148,52 @@ fn bench_report_matches_the_index_it_built() {
     assert_eq!(p["articles"], files.len());
     assert!(f(&p["index_bytes"]) > 0.0);
     assert_eq!(p["search_top10"]["runs"], 400);
+    assert_eq!(p["search_top10_threads"]["runs"], 400);
+    assert!(p["segments"].as_u64().unwrap() >= 1);
     let ratio = f(&r["mb_per_s"]) / f(&p["mb_per_s"]);
     assert!((f(&r["throughput_ratio"]) - ratio).abs() < 1e-9);
+}
+
+#[test]
+fn bench_optimize_reports_the_merge_and_leaves_the_index_merged() {
+    // A small indexing heap leaves BBC in several segments for the merge to join.
+    let bbc = corpora().join("bbc");
+    let tmp = tempfile::TempDir::new().unwrap();
+    let index = tmp.path().join("idx");
+    let args = [
+        "bench",
+        bbc.to_str().unwrap(),
+        "--optimize",
+        "--memory",
+        "15",
+        "--json",
+        "--rounds",
+        "1",
+    ];
+    let r = &json_lines(&args, &index)[0];
+    let o = &r["optimize"];
+    let cores = std::thread::available_parallelism().unwrap().get() as u64;
+    let (before, after) = (
+        o["segments_before"].as_u64().unwrap(),
+        o["segments_after"].as_u64().unwrap(),
+    );
+    assert!(before >= 2, "several segments to merge: {o}");
+    assert_eq!(after, before.min(cores), "one segment per core: {o}");
+    // The index on disk is the merged one, and still answers for every article.
+    let stats = &json_lines(&["stats", "--json"], &index)[0];
+    assert_eq!(stats["segments"].as_u64().unwrap(), after, "{stats}");
+    assert_eq!(stats["articles"], r["articles"]);
+    // Build and merge together are slower than the build alone; memory is reported.
+    assert!(f(&o["seconds"]) > 0.0, "{o}");
+    let combined = f(&r["corpus_bytes"]) / 1e6 / (f(&r["seconds"]) + f(&o["seconds"]));
+    assert!(
+        (f(&o["mb_per_s"]) - combined).abs() / combined < 1e-9,
+        "{o}"
+    );
+    assert!(f(&o["mb_per_s"]) < f(&r["mb_per_s"]));
+    assert!(f(&o["peak_anon_mb"]) > 1.0 && f(&o["peak_anon_mb"]) <= f(&o["peak_rss_mb"]));
+    assert!(
+        o.get("throughput_ratio").is_none(),
+        "no plain build, no ratio: {o}"
+    );
 }

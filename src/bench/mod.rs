@@ -13,8 +13,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
-use tantivy::collector::TopDocs;
 
+use crate::index::merges::{default_segments, optimize, Optimized};
 use crate::index::writer::{ingest, IngestOptions, IngestSummary, NoProgress};
 use crate::index::{dir_size, read_doc, NewsIndex};
 use crate::search::{self, Conjunction, SearchOptions};
@@ -29,6 +29,9 @@ pub struct BenchOptions {
     pub ingest: IngestOptions,
     /// Also build a plain tantivy headline/body index and report the ratio.
     pub compare_plain: bool,
+    /// After the build, merge the index into one segment per core (`newsindex optimize`) and
+    /// time the searches on that.
+    pub optimize: bool,
     /// Times each query is run (latencies are per run).
     pub rounds: usize,
     /// The `newsindex` executable, to time searches end to end as a user runs them (a new
@@ -60,6 +63,23 @@ pub struct Latency {
     pub mean_ms: f64,
 }
 
+/// What `--optimize` cost, after the build.
+#[derive(Debug, Clone, Serialize)]
+pub struct OptimizeReport {
+    #[serde(flatten)]
+    pub merged: Optimized,
+    /// Peak resident memory while merging (VmHWM): mostly the index's pages, mapped as the
+    /// merges read them.
+    pub peak_rss_mb: Option<f64>,
+    /// The largest anonymous (heap) memory seen while merging, sampled every 20 ms.
+    pub peak_anon_mb: Option<f64>,
+    /// Build and merge together: corpus MB over their seconds.
+    pub mb_per_s: f64,
+    /// That throughput over plain tantivy's, with `--compare-plain`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub throughput_ratio: Option<f64>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
     pub corpus_bytes: u64,
@@ -76,8 +96,13 @@ pub struct BenchReport {
     /// be sampled): the first is what limits the build when its `busy` is near 1.
     pub thread_cpu: Vec<threads::ThreadGroupCpu>,
     pub peak_rss_mb: Option<f64>,
+    /// The index's size after the build (before `--optimize`).
     pub index_bytes: u64,
-    /// Passage search, ranking only: parse the query and collect the top 10 passages.
+    /// With `--optimize`: the merge after the build; the searches below ran on its result.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub optimize: Option<OptimizeReport>,
+    /// Passage search, ranking only: parse the query and collect the top 10 passages (the
+    /// first stage of `search`'s ranking).
     pub search_rank: Latency,
     /// Passage search as `search` runs it: top 10 articles with passages and highlights.
     pub search_full: Latency,
@@ -116,6 +141,14 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport> {
     let thread_cpu = sampler.map(|s| s.finish()).unwrap_or_default();
     let peak_rss_mb = peak_rss_mb();
     let index_bytes = dir_size(&index_dir);
+    let optimized = if opts.optimize {
+        reset_peak_rss();
+        let (merged, peak_anon_mb) =
+            peak_anon_while(|| optimize(&index, default_segments(), false));
+        Some((merged?, self::peak_rss_mb(), peak_anon_mb))
+    } else {
+        None
+    };
 
     let queries = match &opts.queries {
         Some(p) => read_queries(p)?,
@@ -172,6 +205,17 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport> {
         None
     };
     let mb_per_s = summary.mb_per_s;
+    let ratio = |mb_per_s: f64| plain.as_ref().map(|p| mb_per_s / p.mb_per_s.max(1e-9));
+    let optimize = optimized.map(|(merged, peak_rss_mb, peak_anon_mb)| {
+        let mb_per_s = summary.bytes as f64 / 1e6 / (summary.seconds + merged.seconds).max(1e-9);
+        OptimizeReport {
+            merged,
+            peak_rss_mb,
+            peak_anon_mb,
+            mb_per_s,
+            throughput_ratio: ratio(mb_per_s),
+        }
+    });
     Ok(BenchReport {
         corpus_bytes: summary.bytes,
         files: summary.files,
@@ -186,13 +230,14 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport> {
         thread_cpu,
         peak_rss_mb,
         index_bytes,
+        optimize,
         search_rank,
         search_full,
         mentions,
         top_person,
         search_end_to_end,
         mentions_end_to_end,
-        throughput_ratio: plain.as_ref().map(|p| mb_per_s / p.mb_per_s.max(1e-9)),
+        throughput_ratio: ratio(mb_per_s),
         plain,
     })
 }
@@ -298,27 +343,20 @@ fn time_searches(
     queries: &[String],
     rounds: usize,
 ) -> Result<(Latency, Latency)> {
-    let searcher = index.searcher();
-    let mut rank = Vec::new();
-    let mut full = Vec::new();
     let opts = SearchOptions::default();
-    // One untimed pass warms the OS cache and tantivy's caches, as a long-running process is.
-    for q in queries {
-        search::search(index, q, &opts)?;
-    }
-    for _ in 0..rounds {
-        for q in queries {
-            let t = Instant::now();
-            let parsed = search::query::parse_query(index, q, Conjunction::Any)?;
-            let top = searcher.search(&parsed, &TopDocs::with_limit(10).order_by_score())?;
-            std::hint::black_box(top);
-            rank.push(t.elapsed().as_secs_f64() * 1e3);
-            let t = Instant::now();
-            std::hint::black_box(search::search(index, q, &opts)?);
-            full.push(t.elapsed().as_secs_f64() * 1e3);
-        }
-    }
-    Ok((latency(queries.len(), rank), latency(queries.len(), full)))
+    // Each kind in passes of its own over the queries, as plain tantivy's are timed (taking
+    // turns query by query, the second ran on caches the first had just filled).
+    let rank = time_each(queries, rounds, |q| {
+        let parsed = search::query::parse_query(index, q, Conjunction::Any)?;
+        let ranker = search::rank::Ranker::new(index, search::RankParams::default())?;
+        std::hint::black_box(ranker.best_passages(parsed.as_ref(), 10)?);
+        Ok(())
+    })?;
+    let full = time_each(queries, rounds, |q| {
+        std::hint::black_box(search::search(index, q, &opts)?);
+        Ok(())
+    })?;
+    Ok((rank, full))
 }
 
 fn time_mentions(index: &NewsIndex, names: &[String], rounds: usize) -> Result<Latency> {
@@ -330,6 +368,32 @@ fn time_mentions(index: &NewsIndex, names: &[String], rounds: usize) -> Result<L
             Some(Person),
         )?);
         Ok(())
+    })
+}
+
+/// Peak anonymous memory (heap, not mapped files) of this process while `f` runs, sampled
+/// every 20 ms from `/proc/self/statm` (Linux; None elsewhere).
+fn peak_anon_while<T>(f: impl FnOnce() -> T) -> (T, Option<f64>) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    fn anon_mb() -> Option<f64> {
+        let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+        let mut pages = statm.split_whitespace().skip(1).map(|v| v.parse::<u64>());
+        let (resident, shared) = (pages.next()?.ok()?, pages.next()?.ok()?);
+        Some(resident.saturating_sub(shared) as f64 * 4096.0 / (1 << 20) as f64)
+    }
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let sampler = scope.spawn(|| {
+            let mut peak = anon_mb();
+            while !done.load(Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                peak = peak.into_iter().chain(anon_mb()).reduce(f64::max);
+            }
+            peak
+        });
+        let out = f();
+        done.store(true, Ordering::Relaxed);
+        (out, sampler.join().expect("the sampler does not panic"))
     })
 }
 

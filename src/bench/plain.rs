@@ -34,8 +34,13 @@ pub struct PlainReport {
     pub index_bytes: u64,
     pub peak_rss_mb: Option<f64>,
     /// Top 10 articles by tantivy's BM25 for the same queries as newsindex's passage search,
-    /// bare terms OR-ed over headline and body: what a plain tantivy index answers in process.
+    /// bare terms OR-ed over headline and body: what a plain tantivy index answers in process,
+    /// its segments searched one after the other (tantivy's default).
     pub search_top10: super::Latency,
+    /// The same, the segments searched on a thread per core, as newsindex searches its own.
+    pub search_top10_threads: super::Latency,
+    /// The plain index's segments.
+    pub segments: usize,
 }
 
 /// Builds the plain index of `corpus` in `dir`, then times `queries` (`rounds` times each, after
@@ -95,7 +100,12 @@ pub fn build(
     let seconds = started.elapsed().as_secs_f64();
     let peak_rss_mb = super::peak_rss_mb();
     let search_top10 = time_searches(&index, &[headline, body], queries, rounds)?;
+    let mut threaded = index.clone();
+    threaded.set_default_multithread_executor()?;
+    let search_top10_threads = time_searches(&threaded, &[headline, body], queries, rounds)?;
     Ok(PlainReport {
+        segments: index.searchable_segment_ids()?.len(),
+        search_top10_threads,
         articles,
         bytes,
         seconds,

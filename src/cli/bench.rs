@@ -53,6 +53,11 @@ pub struct Args {
     #[arg(long)]
     no_entities: bool,
 
+    /// After the build, merge the index into one segment per core (`newsindex optimize`),
+    /// report what that cost, and time the searches on the result.
+    #[arg(long)]
+    optimize: bool,
+
     /// Times each query is run.
     #[arg(long, default_value_t = 5)]
     rounds: usize,
@@ -80,6 +85,7 @@ pub fn run_cli(args: Args) -> Result<i32> {
             ..Default::default()
         },
         compare_plain: args.compare_plain,
+        optimize: args.optimize,
         rounds: args.rounds,
         // This very executable, run as a user would for the end-to-end timings.
         program: std::env::current_exe().ok(),
@@ -145,6 +151,22 @@ fn print_table(r: &BenchReport) {
         r.index_bytes as f64 / 1e6,
         r.index_bytes as f64 / r.corpus_bytes.max(1) as f64
     );
+    if let Some(o) = &r.optimize {
+        let m = &o.merged;
+        println!(
+            "optimize: {:.2} s, {} segments -> {}, index {:.1} MB; peak memory {:.0} MB \
+             (anonymous at most {:.0} MB; the rest mapped files, mostly the index); \
+             build + optimize {:.1} MB/s",
+            m.seconds,
+            m.segments_before,
+            m.segments_after,
+            m.bytes_after as f64 / 1e6,
+            o.peak_rss_mb.unwrap_or(0.0),
+            o.peak_anon_mb.unwrap_or(0.0),
+            o.mb_per_s
+        );
+        println!("(the searches below ran on the optimized index)");
+    }
     let lat = |name: &str, l: &Latency| {
         println!(
             "{name}: p50 {:.3} ms, p95 {:.3} ms, p99 {:.3} ms ({} queries x {} runs)",
@@ -181,9 +203,19 @@ fn print_table(r: &BenchReport) {
             p.peak_rss_mb.unwrap_or(0.0)
         );
         lat(
-            "plain tantivy search, top-10 articles, same queries",
+            &format!(
+                "plain tantivy search, top-10 articles, same queries ({} segments, one thread)",
+                p.segments
+            ),
             &p.search_top10,
         );
+        lat(
+            "plain tantivy search, the same on a thread per core",
+            &p.search_top10_threads,
+        );
         println!("newsindex / plain tantivy throughput: {ratio:.2}x");
+        if let Some(ratio) = r.optimize.as_ref().and_then(|o| o.throughput_ratio) {
+            println!("with optimize: {ratio:.2}x");
+        }
     }
 }

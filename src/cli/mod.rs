@@ -8,6 +8,7 @@ mod eval;
 mod ingest;
 mod mentions;
 mod ner_eval;
+mod optimize;
 mod output;
 mod search;
 mod show;
@@ -42,6 +43,9 @@ enum Command {
     TrainNer(train_ner::Args),
     /// Print one article in full.
     Show(show::Args),
+    /// Merge the index into one segment per core: ranked search gets faster (run it once the
+    /// archive is complete; an ingest keeps merges small to bound its memory).
+    Optimize(optimize::Args),
     /// Verify an index: segments, stored documents, the links between them; lists problems.
     Check(check::Args),
     /// Time an index build (every stage), memory, index size and search latency.
@@ -74,6 +78,7 @@ pub fn main() -> i32 {
         Command::Stats(a) => stats::run(a),
         Command::Show(a) => show::run(a),
         Command::Check(a) => check::run(a),
+        Command::Optimize(a) => optimize::run(a),
         Command::NerEval(a) => ner_eval::run(a),
         Command::TrainNer(a) => train_ner::run(a),
         Command::Mentions(a) => mentions::run(a),

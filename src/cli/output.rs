@@ -32,6 +32,6 @@ pub fn thread_count(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(0) => Err("must be at least 1".into()),
         Ok(n) => Ok(n),
-        Err(e) => Err(format!("{s:?} is not a thread count: {e}")),
+        Err(e) => Err(format!("{s:?} is not a whole number: {e}")),
     }
 }

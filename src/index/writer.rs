@@ -715,9 +715,8 @@ impl Run<'_> {
     }
 }
 
-/// Opens the index writer. On a lock held by another process: fail with a clear message, or
-/// with `opts.wait` retry until it is free. Then reloads the reader, so the run starts from
-/// the last commit (another ingest may have committed while we waited).
+/// Opens the index writer for an ingest: [`lock_writer`] with the pipeline's threads and
+/// heap, and merges bounded in bytes.
 fn open_writer(index: &NewsIndex, opts: &IngestOptions) -> Result<Writer> {
     let threads = opts.threads.max(1);
     let memory = opts.memory_bytes.max((15 << 20) * threads);
@@ -728,6 +727,25 @@ fn open_writer(index: &NewsIndex, opts: &IngestOptions) -> Result<Writer> {
         .memory_budget_per_thread(memory / threads)
         .num_merge_threads(1)
         .build();
+    let writer = lock_writer(index, options, opts.wait)?;
+    // Merges are bounded in bytes, so the peak stays flat as the archive grows (see
+    // `index::merges`).
+    writer.set_merge_policy(Box::new(super::merges::BoundedMerges::new(
+        index.path.clone(),
+        super::merges::MAX_MERGE_BYTES,
+    )));
+    Ok(writer)
+}
+
+/// Takes the index's writer lock (one writer at a time, across processes). On a lock held by
+/// another process: fail with a clear message, or with `wait` retry until it is free. Then
+/// reloads the reader, so the caller starts from the last commit (another ingest may have
+/// committed while we waited).
+pub(crate) fn lock_writer(
+    index: &NewsIndex,
+    options: tantivy::indexer::IndexWriterOptions,
+    wait: bool,
+) -> Result<Writer> {
     let mut told = false;
     let writer = loop {
         match index
@@ -735,7 +753,7 @@ fn open_writer(index: &NewsIndex, opts: &IngestOptions) -> Result<Writer> {
             .writer_with_options::<QueuedDoc>(options.clone())
         {
             Ok(w) => break w,
-            Err(tantivy::TantivyError::LockFailure(..)) if opts.wait => {
+            Err(tantivy::TantivyError::LockFailure(..)) if wait => {
                 if !told {
                     eprintln!(
                         "newsindex: another ingest is writing to {}; waiting for it to finish",
@@ -756,12 +774,6 @@ fn open_writer(index: &NewsIndex, opts: &IngestOptions) -> Result<Writer> {
         }
     };
     index.reload()?;
-    // Merges are bounded in bytes, so the peak stays flat as the archive grows (see
-    // `index::merges`).
-    writer.set_merge_policy(Box::new(super::merges::BoundedMerges::new(
-        index.path.clone(),
-        super::merges::MAX_MERGE_BYTES,
-    )));
     Ok(writer)
 }
 

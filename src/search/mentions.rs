@@ -275,10 +275,7 @@ pub fn for_each_article(
     let mut attempts = 0;
     let per_segment = loop {
         let searcher = index.searcher();
-        let read = searcher
-            .index()
-            .search_executor()
-            .map(read_segment, searcher.segment_readers().iter());
+        let read = super::executor(&searcher).map(read_segment, searcher.segment_readers().iter());
         match read {
             Err(TantivyError::OpenReadError(OpenReadError::FileDoesNotExist(_)))
                 if attempts < 5 =>

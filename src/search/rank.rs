@@ -314,7 +314,7 @@ type ArticleKey = (SegmentOrdinal, DocId);
 const NAME_FROM_STORE_MAX: usize = 64;
 
 /// Passages with their tantivy BM25 scores.
-type ScoredPassages = Vec<(Score, DocAddress)>;
+pub type ScoredPassages = Vec<(Score, DocAddress)>;
 
 /// Candidate passages: sorted, disjoint doc ranges (whole articles) per segment.
 type Pool = BTreeMap<SegmentOrdinal, Vec<Range<DocId>>>;
@@ -423,6 +423,15 @@ impl<'a> Ranker<'a> {
         Ok(self
             .rank_in(query, limit, &cands)?
             .expect("a pool without ties ranks"))
+    }
+
+    /// The best `k` passages for `query` by BM25 alone, best first: the first stage of
+    /// [`Ranker::rank`], which draws its pool of candidates from them.
+    pub fn best_passages(&self, query: &dyn Query, k: usize) -> Result<ScoredPassages> {
+        let (mut top, _) = self.top_passages(query, k.max(1))?;
+        top.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        top.truncate(k);
+        Ok(top)
     }
 
     /// Ranks within the candidate pool; None when an article reached through tied passages
@@ -622,7 +631,7 @@ impl<'a> Ranker<'a> {
         };
         let passages = match pool {
             Some(ranges) => self.collect_in(matching, &collector, ranges)?,
-            None => self.searcher.search(matching, &collector)?,
+            None => super::search_segments(&self.searcher, matching, &collector)?,
         };
         let scored = !specs.is_empty();
 
@@ -810,7 +819,7 @@ impl<'a> Ranker<'a> {
         let mut order: Vec<SegmentOrdinal> =
             (0..self.searcher.segment_readers().len() as u32).collect();
         order.sort_by_key(|&s| Reverse(self.searcher.segment_reader(s).max_doc()));
-        let per_segment = self.searcher.index().search_executor().map(
+        let per_segment = super::executor(&self.searcher).map(
             |seg: SegmentOrdinal| {
                 let reader = self.searcher.segment_reader(seg);
                 let alive = reader.alive_bitset();
@@ -946,8 +955,8 @@ impl<'a> Ranker<'a> {
             EnableScoring::disabled_from_searcher(&self.searcher)
         };
         let weight = query.weight(scoring)?;
-        // Segments in parallel, on the index's search threads.
-        let per_segment = self.searcher.index().search_executor().map(
+        // Segments in parallel, on the index's search threads (when there are several).
+        let per_segment = super::executor(&self.searcher).map(
             |(&seg, ranges): (&SegmentOrdinal, &Vec<Range<DocId>>)| {
                 let reader = self.searcher.segment_reader(seg);
                 let mut child = collector.for_segment(seg, reader)?;
