@@ -82,6 +82,7 @@ fn bench_report_matches_the_index_it_built() {
     assert!(f(&stages[2]["seconds"]) > 0.0, "tagging takes time");
     assert!((f(&stages[7]["seconds"]) - f(&r["seconds"])).abs() < 1e-9);
     assert!(f(&r["peak_rss_mb"]) > 10.0);
+    assert!(f(&r["peak_anon_mb"]) > 10.0 && f(&r["peak_anon_mb"]) <= f(&r["peak_rss_mb"]));
 
     // CPU by kind of thread: tagging BBC (about half a CPU second) ran in newsindex's
     // preparing threads, one per core at most, indexing in tantivy's; no group used more CPU

@@ -96,6 +96,9 @@ pub struct BenchReport {
     /// be sampled): the first is what limits the build when its `busy` is near 1.
     pub thread_cpu: Vec<threads::ThreadGroupCpu>,
     pub peak_rss_mb: Option<f64>,
+    /// The largest anonymous (heap) memory of the build, sampled every 20 ms: the peak less
+    /// the index's pages that merges map as they read them.
+    pub peak_anon_mb: Option<f64>,
     /// The index's size after the build (before `--optimize`).
     pub index_bytes: u64,
     /// With `--optimize`: the merge after the build; the searches below ran on its result.
@@ -137,7 +140,9 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport> {
     reset_peak_rss();
     let sampler = threads::CpuSampler::start();
     let index = NewsIndex::open_or_create(&index_dir)?;
-    let summary = ingest(&index, &opts.corpus, &opts.ingest, &NoProgress)?;
+    let (summary, peak_anon_mb) =
+        peak_anon_while(|| ingest(&index, &opts.corpus, &opts.ingest, &NoProgress));
+    let summary = summary?;
     let thread_cpu = sampler.map(|s| s.finish()).unwrap_or_default();
     let peak_rss_mb = peak_rss_mb();
     let index_bytes = dir_size(&index_dir);
@@ -229,6 +234,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport> {
         stages: stage_rows(&summary),
         thread_cpu,
         peak_rss_mb,
+        peak_anon_mb,
         index_bytes,
         optimize,
         search_rank,

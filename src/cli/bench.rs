@@ -144,7 +144,12 @@ fn print_table(r: &BenchReport) {
         }
     }
     if let Some(m) = r.peak_rss_mb {
-        println!("peak memory: {m:.0} MB");
+        match r.peak_anon_mb {
+            Some(a) => println!(
+                "peak memory: {m:.0} MB (anonymous at most {a:.0} MB; the rest mapped files)"
+            ),
+            None => println!("peak memory: {m:.0} MB"),
+        }
     }
     println!(
         "index size: {:.1} MB ({:.2}x the raw text)",
