@@ -42,8 +42,8 @@ pub struct Args {
     prune: bool,
 
     /// Memory for tantivy's indexing buffers, in MB. The default keeps an ingest's peak under
-    /// 1 GB (measured on two cores, one indexing thread: 834 MB for 1 GB of text, 932 MB for
-    /// 2 GB); more gives fewer, larger segments and a higher peak.
+    /// 1 GB (measured on two cores, one indexing thread: 757 to 819 MB for 1 GB of text); more
+    /// gives fewer, larger segments and a higher peak.
     #[arg(long, default_value_t = 192)]
     memory: usize,
 
