@@ -159,8 +159,9 @@ pub fn optimize(index: &NewsIndex, segments: usize, wait: bool) -> Result<Optimi
     drop(metas);
     let merges: Vec<_> = balanced_groups(&sized, segments)
         .into_iter()
-        .filter(|group| group.len() > 1 || sized.iter().any(|s| s.2 == group[0] && s.1 > 0))
-        .map(|group| writer.merge(&group))
+        // A segment on its own is merged only to drop its deleted documents.
+        .filter(|group| group.len() > 1 || group[0].1 > 0)
+        .map(|group| writer.merge(&group.iter().map(|s| s.2).collect::<Vec<_>>()))
         .collect();
     for merge in merges {
         merge.wait().context("merging the segments failed")?;
@@ -187,17 +188,20 @@ pub fn optimize(index: &NewsIndex, segments: usize, wait: bool) -> Result<Optimi
 
 /// Segments `(bytes, deleted docs, id)` in at most `n` groups of about equal bytes: largest
 /// first, each into the lightest group so far. No group is empty.
-fn balanced_groups(segments: &[(u64, u32, SegmentId)], n: usize) -> Vec<Vec<SegmentId>> {
+fn balanced_groups(
+    segments: &[(u64, u32, SegmentId)],
+    n: usize,
+) -> Vec<Vec<&(u64, u32, SegmentId)>> {
     let mut by_size: Vec<_> = segments.iter().collect();
     by_size.sort_by_key(|s| std::cmp::Reverse(s.0));
-    let mut groups: Vec<(u64, Vec<SegmentId>)> = Vec::new();
+    let mut groups: Vec<(u64, Vec<_>)> = Vec::new();
     for s in by_size {
         if groups.len() < n {
-            groups.push((s.0, vec![s.2]));
+            groups.push((s.0, vec![s]));
         } else {
             let lightest = groups.iter_mut().min_by_key(|g| g.0).expect("n >= 1");
             lightest.0 += s.0;
-            lightest.1.push(s.2);
+            lightest.1.push(s);
         }
     }
     groups.into_iter().map(|g| g.1).collect()
@@ -235,5 +239,29 @@ mod tests {
         // Segments that do not fit two at a time are never merged.
         let none = BoundedMerges::new(dir.path().to_path_buf(), 120);
         assert!(none.compute_merge_candidates(&metas).is_empty());
+    }
+
+    #[test]
+    fn optimize_groups_are_balanced_and_never_empty() {
+        let seg = |bytes: u64| (bytes, 0, SegmentId::generate_random());
+        // Five large and five small segments, as bounded merges leave 1 GB.
+        let segments: Vec<_> = [470, 470, 470, 470, 470, 95, 95, 95, 95, 95]
+            .into_iter()
+            .map(seg)
+            .collect();
+        let groups = balanced_groups(&segments, 2);
+        let sums: Vec<u64> = groups.iter().map(|g| g.iter().map(|s| s.0).sum()).collect();
+        assert_eq!(sums.iter().sum::<u64>(), 2825);
+        assert!(sums.iter().all(|&b| (1410..=1415).contains(&b)), "{sums:?}");
+        // Every segment in exactly one group.
+        let mut ids: Vec<_> = groups.iter().flatten().map(|s| s.2).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), segments.len());
+        // More groups asked for than segments: one segment each, none empty.
+        let groups = balanced_groups(&segments[..3], 8);
+        assert_eq!(groups.len(), 3);
+        assert!(groups.iter().all(|g| g.len() == 1));
+        assert_eq!(balanced_groups(&segments, 1).len(), 1);
     }
 }
