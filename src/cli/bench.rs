@@ -31,9 +31,9 @@ pub struct Args {
     #[arg(long = "ext", value_delimiter = ',')]
     extensions: Vec<String>,
 
-    /// Memory for tantivy's indexing buffers, in MB. The default keeps an ingest's peak under
-    /// 1 GB (measured on two cores, one indexing thread: 757 to 819 MB for 1 GB of text); more
-    /// gives fewer, larger segments and a higher peak.
+    /// Memory for tantivy's indexing buffers, in MB. The default keeps an ingest's peak well
+    /// under 1 GB (measured on two cores, one indexing thread: 514 to 536 MB for 1 GB of
+    /// text); more gives fewer, larger segments and a higher peak.
     #[arg(long, default_value_t = 192)]
     memory: usize,
 
@@ -44,8 +44,8 @@ pub struct Args {
 
     /// Threads that read, parse, tag and split articles (default: one per core). One thread,
     /// which leaves tantivy's indexing thread a core of its own, was faster at 250 MB but
-    /// slower at 1 GB on two cores, where merges need the second core too (README,
-    /// "Benchmarks").
+    /// slower at 1 GB on two cores, where merges need the second core too
+    /// (`benches/RESULTS.md`, the preparing-threads round).
     #[arg(long, value_name = "N", value_parser = super::output::thread_count)]
     prep_threads: Option<usize>,
 

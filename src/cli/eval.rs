@@ -116,7 +116,7 @@ pub fn run(args: Args) -> Result<i32> {
     if !args.sweep && args.queries.len() != 1 {
         bail!("several query sets need --sweep");
     }
-    let index = NewsIndex::open(&args.index)?;
+    let index = NewsIndex::open_for_search(&args.index)?;
     let d = RankParams::default();
     let params = RankParams {
         k1: args.k1.unwrap_or(d.k1),

@@ -1,13 +1,13 @@
 //! Which segments tantivy merges while an ingest runs (its log merge policy, with every merge
 //! bounded in bytes), and [`optimize`], which merges them into one per core when asked.
 //!
-//! A merge reads its source segments through memory maps, and the pages it has read stay
-//! resident until it ends: the bytes a merge reads are the largest part of an ingest's peak
-//! memory. Tantivy's policy groups segments into levels by document count and merges a level
-//! once it holds eight; on 1 GB of text that next merge would read 8 x 500 MB at once.
-//! Bounding each merge by bytes (not documents, whose size varies with the corpus) keeps the
-//! peak flat however large the archive grows; the price is more segments once the archive
-//! outgrows a few merges' worth.
+//! Tantivy's policy groups segments into levels by document count and merges a level once it
+//! holds eight; on 1 GB of text that next merge would read 8 x 500 MB at once, and rewrite
+//! the whole archive again each time it grows by a level. Bounding each merge by bytes (not
+//! documents, whose size varies with the corpus) keeps a merge's time and its own memory flat
+//! however large the archive grows; the price is more segments once the archive outgrows a
+//! few merges' worth, which [`optimize`] merges when asked. (The pages a merge reads through
+//! memory maps no longer count: `index::mapped` releases them beyond a budget.)
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -121,14 +121,14 @@ pub fn default_segments() -> usize {
 /// segment to search and the best score found on one prunes the other. On the 1 GB archive
 /// (ten segments, as bounded merges leave it), the top 10 passages took p50 0.19 to 0.20 ms
 /// on two segments, 0.27 to 0.28 ms on ten, and 0.21 to 0.22 ms on one, where long queries
-/// took twice as long (README, "Benchmarks").
+/// took twice as long (`benches/RESULTS.md`, the optimize round).
 ///
-/// Merges during an ingest stop at [`MAX_MERGE_BYTES`] to keep its memory flat; this is the
-/// merge an ingest leaves out, run once the archive is complete. It reads the whole index (its
-/// pages stay mapped until it ends) and writes it again, the merges in parallel, so it needs
-/// the index's size again in free disk space. It holds the writer lock, as an ingest does (`wait`: wait
-/// for a running ingest to finish instead of failing); searches in other processes go on
-/// meanwhile.
+/// Merges during an ingest stop at [`MAX_MERGE_BYTES`] to keep them flat; this is the merge an
+/// ingest leaves out, run once the archive is complete. It reads the whole index (the pages it
+/// has read are released as it goes, see `index::mapped`) and writes it again, the merges in
+/// parallel, so it needs the index's size again in free disk space. It holds the writer lock,
+/// as an ingest does (`wait`: wait for a running ingest to finish instead of failing);
+/// searches in other processes go on meanwhile.
 pub fn optimize(index: &NewsIndex, segments: usize, wait: bool) -> Result<Optimized> {
     let started = Instant::now();
     let segments = segments.max(1);

@@ -2,6 +2,7 @@
 
 pub mod check;
 mod damage;
+pub mod mapped;
 pub mod mention_data;
 pub mod mention_store;
 pub mod merges;
@@ -21,6 +22,7 @@ use tantivy::directory::MmapDirectory;
 use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument};
 
 pub use damage::read_doc;
+use mapped::ReleasingDirectory;
 pub use schema::Fields;
 
 /// Written next to tantivy's files so that we recognise our own index folders.
@@ -97,13 +99,16 @@ impl NewsIndex {
         let cannot = || format!("cannot open the index at {}", path.display());
         // Read-ahead serves merges, scans of columns and `mentions`' runs of records; a
         // ranked search touches term dictionary blocks, postings and field norms here and there.
-        let dir = if scattered {
-            MmapDirectory::open_with_madvice(path, tantivy::directory::Advice::Random)
+        let mut index = if scattered {
+            let dir = MmapDirectory::open_with_madvice(path, tantivy::directory::Advice::Random)
+                .with_context(cannot)?;
+            Index::open(dir)
         } else {
-            MmapDirectory::open(path)
+            // Merges and scans read much of the index: see `mapped` for why their pages are
+            // released.
+            Index::open(ReleasingDirectory::open(path).with_context(cannot)?)
         }
         .with_context(cannot)?;
-        let mut index = Index::open(dir).with_context(cannot)?;
         // Tantivy does not persist plugins: the mention records' plugin is attached on every
         // open, before anything reads, writes or merges a segment.
         index.register_plugin(mention_store::plugin());
@@ -130,7 +135,7 @@ impl NewsIndex {
             &serde_json::to_vec_pretty(&marker)?,
         )?;
         let (schema, _) = schema::build_schema();
-        let dir = MmapDirectory::open(path)
+        let dir = ReleasingDirectory::open(path)
             .with_context(|| format!("cannot open {} as an index folder", path.display()))?;
         // The document store keeps tantivy's defaults, lz4 in 16 KB blocks, by measurement
         // (40 MB of `scale-corpus`, three runs each): zstd level 1 made the index 8.6% smaller

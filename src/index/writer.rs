@@ -48,9 +48,9 @@ pub fn default_threads() -> usize {
 }
 
 /// Threads that read, parse, tag and split articles by default: one per core (rayon's default).
-/// Measured on two cores (README, "Benchmarks"): one preparing thread, which leaves the
-/// indexing thread a core of its own, made a 250 MB ingest faster but a 1 GB one 9% slower,
-/// where merges need the second core too.
+/// Measured on two cores (`benches/RESULTS.md`, the preparing-threads round): one preparing
+/// thread, which leaves the indexing thread a core of its own, made a 250 MB ingest faster but
+/// a 1 GB one 9% slower, where merges need the second core too.
 pub fn default_prep_threads() -> usize {
     cores()
 }

@@ -23,7 +23,7 @@ use highlight::Highlighter;
 /// What runs a search over `searcher`'s segments: the index's search threads when there are
 /// several, the calling thread when there is one. Handing a lone segment to the thread pool and
 /// waiting for it cost about 0.04 ms, a fifth of a top-10 search of a 1 GB archive merged into
-/// one segment (README, "Benchmarks").
+/// one segment (`benches/RESULTS.md`, the optimize round).
 pub fn executor(searcher: &Searcher) -> Executor {
     if searcher.segment_readers().len() > 1 {
         searcher.index().search_executor().clone()
