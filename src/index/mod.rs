@@ -72,7 +72,8 @@ pub struct NewsIndex {
 
 impl NewsIndex {
     /// Opens an existing index for reading, with a clear error when the folder is missing, is
-    /// not a newsindex index, or was written by a newer version.
+    /// not a newsindex index, or was written by a newer version. For merges and commands that
+    /// read much of the index: the pages it maps are released beyond a budget (`mapped`).
     pub fn open(path: &Path) -> Result<NewsIndex> {
         Self::open_existing(path, false)
     }
