@@ -5,15 +5,13 @@
 use std::io::Write;
 use std::path::Path;
 
-use newsindex::index::mapped::ReleasingDirectory;
+use newsindex::index::mapped::{ReleasingDirectory, Resident};
 use tantivy::directory::TerminatingWrite;
 use tantivy::Directory;
 
-/// This process's resident file-backed pages, in MB (`/proc/self/statm`, Linux).
+/// This process's resident file-backed pages, in MB (Linux).
 fn resident_file_mb() -> Option<f64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: f64 = statm.split_whitespace().nth(2)?.parse().ok()?;
-    Some(pages * 4096.0 / 1e6)
+    Resident::now().map(|r| r.file as f64 / 1e6)
 }
 
 /// A deterministic, incompressible-looking byte pattern.

@@ -386,10 +386,8 @@ fn time_mentions(index: &NewsIndex, names: &[String], rounds: usize) -> Result<L
 fn peak_anon_while<T>(f: impl FnOnce() -> T) -> (T, Option<f64>) {
     use std::sync::atomic::{AtomicBool, Ordering};
     fn anon_mb() -> Option<f64> {
-        let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-        let mut pages = statm.split_whitespace().skip(1).map(|v| v.parse::<u64>());
-        let (resident, shared) = (pages.next()?.ok()?, pages.next()?.ok()?);
-        Some(resident.saturating_sub(shared) as f64 * 4096.0 / (1 << 20) as f64)
+        let resident = crate::index::mapped::Resident::now()?;
+        Some(resident.anonymous() as f64 / (1 << 20) as f64)
     }
     let done = AtomicBool::new(false);
     std::thread::scope(|scope| {

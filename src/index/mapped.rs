@@ -174,12 +174,37 @@ fn dont_need(_mapping: &memmap2::Mmap) -> bool {
     false
 }
 
-/// The process's resident file-backed (and shared) pages, in bytes, from `/proc/self/statm`
-/// (Linux; None elsewhere, where nothing is released).
+/// This process's resident memory, in bytes, from `/proc/self/statm` (Linux; None elsewhere).
+#[derive(Clone, Copy, Debug)]
+pub struct Resident {
+    /// Every resident page.
+    pub total: u64,
+    /// Resident pages backed by files (mapped index files, the executable) or shared memory.
+    pub file: u64,
+}
+
+impl Resident {
+    pub fn now() -> Option<Resident> {
+        let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+        let mut pages = statm.split_whitespace().skip(1).map(|v| v.parse::<u64>());
+        let (total, file) = (pages.next()?.ok()?, pages.next()?.ok()?);
+        let page = page_size();
+        Some(Resident {
+            total: total * page,
+            file: file * page,
+        })
+    }
+
+    /// The rest: heap, stacks and other anonymous memory.
+    pub fn anonymous(&self) -> u64 {
+        self.total.saturating_sub(self.file)
+    }
+}
+
+/// The process's resident file pages, in bytes (None where it cannot be read: nothing is
+/// released there).
 fn resident_file_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let shared: u64 = statm.split_whitespace().nth(2)?.parse().ok()?;
-    Some(shared * page_size())
+    Resident::now().map(|r| r.file)
 }
 
 fn page_size() -> u64 {
