@@ -245,6 +245,7 @@ pub fn walk(roots: &[PathBuf], extensions: &[String]) -> Walked {
             .ok()
             .and_then(|c| c.parent().map(Path::to_path_buf))
             .unwrap_or_default();
+        let mut canonical = CanonicalPaths::default();
         let walker = WalkDir::new(root)
             .follow_links(true)
             .sort_by_file_name()
@@ -299,8 +300,13 @@ pub fn walk(roots: &[PathBuf], extensions: &[String]) -> Walked {
                 });
                 continue;
             };
-            let path = match entry.path().canonicalize() {
-                Ok(p) => p,
+            // The file's own metadata also tells whether it is still there (a walk of a
+            // live archive can race with deletions): its folder's canonical path does not.
+            let found = canonical
+                .of(&entry)
+                .and_then(|path| Ok((path, entry.metadata().map_err(std::io::Error::from)?)));
+            let (path, meta) = match found {
+                Ok(found) => found,
                 Err(e) => {
                     errors.push(WalkError {
                         path: entry.path().to_path_buf(),
@@ -310,7 +316,6 @@ pub fn walk(roots: &[PathBuf], extensions: &[String]) -> Walked {
                     continue;
                 }
             };
-            let meta = entry.metadata().ok();
             // The relative path is the path's tail after the root's parent.
             let rel = path.strip_prefix(&base).unwrap_or(&path).as_os_str().len();
             let rel = path.as_os_str().len() - rel;
@@ -318,8 +323,9 @@ pub fn walk(roots: &[PathBuf], extensions: &[String]) -> Walked {
                 &path,
                 rel,
                 format,
-                meta.as_ref().map(|m| m.len()).unwrap_or(0),
-                meta.and_then(|m| m.modified().ok())
+                meta.len(),
+                meta.modified()
+                    .ok()
                     .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
                     .map(|d| d.as_nanos())
                     .unwrap_or(0),
@@ -331,6 +337,35 @@ pub fn walk(roots: &[PathBuf], extensions: &[String]) -> Walked {
         files,
         errors,
         skipped,
+    }
+}
+
+/// Canonical paths of walked files. A file that is not a symbolic link itself is its folder's
+/// canonical path plus its name, so only each folder is resolved (`realpath` costs a system
+/// call per component): files come folder by folder, and the last folder's is remembered.
+/// On the 990,364 files of a 1 GB `scale-corpus`, an ingest that finds nothing changed (the
+/// walk and a lookup per file) took 3.5 to 3.9 s instead of 4.7 to 4.8 s, a third less system
+/// time (`benches/RESULTS.md`, the canonical-paths round).
+#[derive(Default)]
+struct CanonicalPaths {
+    folder: PathBuf,
+    canonical_folder: PathBuf,
+}
+
+impl CanonicalPaths {
+    fn of(&mut self, entry: &walkdir::DirEntry) -> std::io::Result<PathBuf> {
+        let path = entry.path();
+        let (Some(folder), Some(name)) = (path.parent(), path.file_name()) else {
+            return path.canonicalize();
+        };
+        if entry.path_is_symlink() || folder.as_os_str().is_empty() {
+            return path.canonicalize();
+        }
+        if folder != self.folder {
+            self.canonical_folder = folder.canonicalize()?;
+            self.folder = folder.to_path_buf();
+        }
+        Ok(self.canonical_folder.join(name))
     }
 }
 
@@ -367,7 +402,10 @@ fn is_documentation(path: &Path) -> bool {
         "AUTHORS",
     ]
     .iter()
-    .any(|d| stem == *d || stem.starts_with(&format!("{d}.")))
+    .any(|d| {
+        stem.strip_prefix(d)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+    })
 }
 
 fn extension_wanted(path: &Path, extensions: &[String]) -> bool {
@@ -442,5 +480,37 @@ mod tests {
         assert_eq!(list.get(1).path, odd.path);
         assert_eq!(list.get(1).mtime, odd.mtime);
         assert!(walked.errors.is_empty());
+    }
+
+    /// Files are named by their canonical paths, however they were reached: through a linked
+    /// folder, as a linked file, or under a root written with `..`.
+    #[cfg(unix)]
+    #[test]
+    fn walked_paths_are_canonical_through_links_and_dots() {
+        use std::os::unix::fs::symlink;
+        let tmp = tempfile::TempDir::new().unwrap();
+        let real = tmp.path().join("real");
+        std::fs::create_dir_all(real.join("sub")).unwrap();
+        std::fs::write(real.join("sub/a.txt"), "A\nbody").unwrap();
+        std::fs::write(real.join("b.txt"), "B\nbody").unwrap();
+        let root = tmp.path().join("news");
+        std::fs::create_dir_all(root.join("plain")).unwrap();
+        std::fs::write(root.join("plain/d.txt"), "D\nbody").unwrap();
+        symlink(real.join("sub"), root.join("linked")).unwrap();
+        symlink(real.join("b.txt"), root.join("c.txt")).unwrap();
+        let walked = walk(&[root.join("plain/../.")], &[]);
+        assert!(walked.errors.is_empty(), "{:?}", walked.errors);
+        let paths: Vec<PathBuf> = walked.files.iter().map(|f| f.path).collect();
+        let canonical = |p: PathBuf| p.canonicalize().unwrap();
+        assert_eq!(
+            paths,
+            [
+                canonical(real.join("b.txt")),
+                canonical(real.join("sub/a.txt")),
+                canonical(root.join("plain/d.txt")),
+            ]
+        );
+        // Each is what the operating system resolves the walked path to.
+        assert!(paths.iter().all(|p| *p == canonical(p.clone())));
     }
 }
