@@ -302,9 +302,10 @@ pub fn walk(roots: &[PathBuf], extensions: &[String]) -> Walked {
             };
             // The file's own metadata also tells whether it is still there (a walk of a
             // live archive can race with deletions): its folder's canonical path does not.
-            let found = canonical
-                .of(&entry)
-                .and_then(|path| Ok((path, entry.metadata().map_err(std::io::Error::from)?)));
+            let found = canonical.of(&entry).and_then(|path| {
+                let meta = entry.metadata().map_err(std::io::Error::from)?;
+                Ok((path, meta))
+            });
             let (path, meta) = match found {
                 Ok(found) => found,
                 Err(e) => {
@@ -510,7 +511,5 @@ mod tests {
                 canonical(root.join("plain/d.txt")),
             ]
         );
-        // Each is what the operating system resolves the walked path to.
-        assert!(paths.iter().all(|p| *p == canonical(p.clone())));
     }
 }
