@@ -356,17 +356,19 @@ struct CanonicalPaths {
 impl CanonicalPaths {
     fn of(&mut self, entry: &walkdir::DirEntry) -> std::io::Result<PathBuf> {
         let path = entry.path();
-        let (Some(folder), Some(name)) = (path.parent(), path.file_name()) else {
-            return path.canonicalize();
-        };
-        if entry.path_is_symlink() || folder.as_os_str().is_empty() {
-            return path.canonicalize();
+        match (path.parent(), path.file_name()) {
+            (Some(folder), Some(name))
+                if !entry.path_is_symlink() && !folder.as_os_str().is_empty() =>
+            {
+                if folder != self.folder {
+                    self.canonical_folder = folder.canonicalize()?;
+                    self.folder = folder.to_path_buf();
+                }
+                Ok(self.canonical_folder.join(name))
+            }
+            // A linked file, or one with no folder of its own: resolved whole.
+            _ => path.canonicalize(),
         }
-        if folder != self.folder {
-            self.canonical_folder = folder.canonicalize()?;
-            self.folder = folder.to_path_buf();
-        }
-        Ok(self.canonical_folder.join(name))
     }
 }
 
