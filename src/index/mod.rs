@@ -161,9 +161,9 @@ impl NewsIndex {
             );
         }
         schema::register_tokenizers(&index);
-        // Searches run over the segments on every core, also in the process that created the
-        // index (`bench` searches the index it has just built): on a large archive one
-        // query's first stage takes tens of milliseconds on one.
+        // tantivy's own searches (`Searcher::search`: the file records an ingest reads, `check`,
+        // `stats`) run over the segments on every core. User searches share them out
+        // themselves (`search::parallel`), with less hand-over per query.
         index
             .set_default_multithread_executor()
             .context("cannot start the search threads")?;

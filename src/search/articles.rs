@@ -132,7 +132,7 @@ pub fn article_level(
     if needs_required {
         let mut allowed: Option<HashSet<String>> = None;
         for q in &must {
-            let ids = searcher.search(q.as_ref(), &ArticleIds)?;
+            let ids = super::search_segments(searcher, q.as_ref(), &ArticleIds)?;
             allowed = Some(match allowed {
                 None => ids,
                 Some(a) => a.intersection(&ids).cloned().collect(),
@@ -153,7 +153,7 @@ pub fn article_level(
     if !must_not.is_empty() {
         let mut excluded = HashSet::new();
         for q in &must_not {
-            excluded.extend(searcher.search(q.as_ref(), &ArticleIds)?);
+            excluded.extend(super::search_segments(searcher, q.as_ref(), &ArticleIds)?);
         }
         let terms = excluded
             .into_iter()

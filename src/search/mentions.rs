@@ -275,7 +275,7 @@ pub fn for_each_article(
     let mut attempts = 0;
     let per_segment = loop {
         let searcher = index.searcher();
-        let read = super::executor(&searcher).map(read_segment, searcher.segment_readers().iter());
+        let read = super::parallel::map(read_segment, searcher.segment_readers().iter());
         match read {
             Err(TantivyError::OpenReadError(OpenReadError::FileDoesNotExist(_)))
                 if attempts < 5 =>
@@ -384,7 +384,7 @@ pub fn top_entities(
         Some(text) => {
             let parsed = super::query::parse_query(index, text, super::Conjunction::Any)?;
             let passages = super::articles::article_level(index, &searcher, parsed)?;
-            let ids = searcher.search(passages.as_ref(), &ArticleIds)?;
+            let ids = super::search_segments(&searcher, passages.as_ref(), &ArticleIds)?;
             let terms = ids.iter().map(|id| Term::from_field_text(f.article_id, id));
             Box::new(BooleanQuery::new(vec![
                 (Occur::Must, article_docs),
@@ -393,7 +393,7 @@ pub fn top_entities(
         }
     };
     let prefix = kind.map(|k| format!("{}:", k.as_str()));
-    let segments = searcher.search(q.as_ref(), &EntityHistograms)?;
+    let segments = super::search_segments(&searcher, q.as_ref(), &EntityHistograms)?;
 
     // Each segment's `entity_count` dictionary is sorted, and a key's values (`key<TAB>n`)
     // are adjacent (a tab sorts before any character of a name), so merging the segments'

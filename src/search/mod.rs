@@ -6,13 +6,14 @@ pub mod highlight;
 pub mod like;
 pub mod mentions;
 pub mod ords;
+pub mod parallel;
 pub mod query;
 pub mod rank;
 
 use anyhow::Result;
 use serde::Serialize;
 use tantivy::query::Query;
-use tantivy::{DocAddress, Executor, Searcher};
+use tantivy::{DocAddress, Searcher};
 
 pub use query::Conjunction;
 pub use rank::RankParams;
@@ -20,19 +21,8 @@ pub use rank::RankParams;
 use crate::index::{read_doc, NewsIndex, StoredArticle};
 use highlight::Highlighter;
 
-/// What runs a search over `searcher`'s segments: the index's search threads when there are
-/// several, the calling thread when there is one. Handing a lone segment to the thread pool and
-/// waiting for it cost about 0.04 ms, a fifth of a top-10 search of a 1 GB archive merged into
-/// one segment (`benches/RESULTS.md`, the optimize round).
-pub fn executor(searcher: &Searcher) -> Executor {
-    if searcher.segment_readers().len() > 1 {
-        searcher.index().search_executor().clone()
-    } else {
-        Executor::single_thread()
-    }
-}
-
-/// [`Searcher::search`] on [`executor`]'s threads.
+/// [`Searcher::search`] over the segments in parallel, the calling thread included (see
+/// [`parallel`]).
 pub fn search_segments<C: tantivy::collector::Collector>(
     searcher: &Searcher,
     query: &dyn Query,
@@ -43,7 +33,14 @@ pub fn search_segments<C: tantivy::collector::Collector>(
     } else {
         tantivy::query::EnableScoring::disabled_from_searcher(searcher)
     };
-    searcher.search_with_executor(query, collector, &executor(searcher), scoring)
+    let weight = query.weight(scoring)?;
+    let fruits = parallel::map(
+        |(ord, reader): (usize, &tantivy::SegmentReader)| {
+            collector.collect_segment(weight.as_ref(), ord as u32, reader)
+        },
+        searcher.segment_readers().iter().enumerate(),
+    )?;
+    collector.merge_fruits(fruits)
 }
 
 /// Options of a passage search.

@@ -819,7 +819,7 @@ impl<'a> Ranker<'a> {
         let mut order: Vec<SegmentOrdinal> =
             (0..self.searcher.segment_readers().len() as u32).collect();
         order.sort_by_key(|&s| Reverse(self.searcher.segment_reader(s).max_doc()));
-        let per_segment = super::executor(&self.searcher).map(
+        let per_segment = super::parallel::map(
             |seg: SegmentOrdinal| {
                 let reader = self.searcher.segment_reader(seg);
                 let alive = reader.alive_bitset();
@@ -869,7 +869,7 @@ impl<'a> Ranker<'a> {
                 }
                 Ok((seg, hits))
             },
-            order.into_iter(),
+            order,
         )?;
         let mut all: Vec<(Score, DocAddress)> = per_segment
             .into_iter()
@@ -955,8 +955,8 @@ impl<'a> Ranker<'a> {
             EnableScoring::disabled_from_searcher(&self.searcher)
         };
         let weight = query.weight(scoring)?;
-        // Segments in parallel, on the index's search threads (when there are several).
-        let per_segment = super::executor(&self.searcher).map(
+        // Segments in parallel, the calling thread included (see `search::parallel`).
+        let per_segment = super::parallel::map(
             |(&seg, ranges): (&SegmentOrdinal, &Vec<Range<DocId>>)| {
                 let reader = self.searcher.segment_reader(seg);
                 let mut child = collector.for_segment(seg, reader)?;
