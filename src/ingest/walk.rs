@@ -454,13 +454,18 @@ mod tests {
         );
     }
 
+    /// Writes `text` to `path`, creating its folders.
+    fn put(path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
     #[test]
     fn a_file_reached_twice_is_walked_once_where_first_met() {
         let tmp = tempfile::TempDir::new().unwrap();
         let root = tmp.path().join("news");
-        std::fs::create_dir_all(root.join("b")).unwrap();
-        std::fs::write(root.join("a.txt"), "A\nbody").unwrap();
-        std::fs::write(root.join("b/c.txt"), "C\nbody").unwrap();
+        put(&root.join("a.txt"), "A\nbody");
+        put(&root.join("b/c.txt"), "C\nbody");
         // The sub-folder first, then its parent, then the sub-folder's file again.
         let roots = [root.join("b"), root.clone(), root.join("b/c.txt")];
         let walked = walk(&roots, &[]);
@@ -493,12 +498,10 @@ mod tests {
         use std::os::unix::fs::symlink;
         let tmp = tempfile::TempDir::new().unwrap();
         let real = tmp.path().join("real");
-        std::fs::create_dir_all(real.join("sub")).unwrap();
-        std::fs::write(real.join("sub/a.txt"), "A\nbody").unwrap();
-        std::fs::write(real.join("b.txt"), "B\nbody").unwrap();
+        put(&real.join("sub/a.txt"), "A\nbody");
+        put(&real.join("b.txt"), "B\nbody");
         let root = tmp.path().join("news");
-        std::fs::create_dir_all(root.join("plain")).unwrap();
-        std::fs::write(root.join("plain/d.txt"), "D\nbody").unwrap();
+        put(&root.join("plain/d.txt"), "D\nbody");
         symlink(real.join("sub"), root.join("linked")).unwrap();
         symlink(real.join("b.txt"), root.join("c.txt")).unwrap();
         let walked = walk(&[root.join("plain/../.")], &[]);
