@@ -646,3 +646,50 @@ fn sgml_with_unclosed_tags() {
     assert!(!e["kind"].as_str().unwrap().is_empty());
     good_kept(&index);
 }
+
+/// A `.json` export is read an item at a time: an item that is not valid JSON is reported
+/// with its line and its place in the array, and every other item is kept; a file whose
+/// brackets do not match fails whole, naming the line.
+#[test]
+fn a_bad_item_in_a_json_array_loses_only_itself() {
+    let tmp = TempDir::new().unwrap();
+    let docs = with_good(&tmp);
+    fs::write(
+        docs.join("export.json"),
+        concat!(
+            "{\"status\": \"ok\",\n \"articles\": [\n",
+            "  {\"headline\": \"Ferry\", \"body\": \"Quillhaven ordered a ferry.\"},\n",
+            "  {\"headline\": \"No comma\" \"body\": \"Dunmarsh lost a comma.\"},\n",
+            "  {\"headline\": \"Bridge\", \"body\": \"Marrowby opened a bridge.\"}\n",
+            " ]}\n",
+        ),
+    )
+    .unwrap();
+    fs::write(
+        docs.join("broken.json"),
+        "[{\"headline\": \"Tunnel\", \"body\": \"Stoatley dug a tunnel.\"},\n {\"a\": [1}]\n",
+    )
+    .unwrap();
+    let index = tmp.path().join("idx");
+    let (s, code) = ingest(&[&docs], &index, &[]);
+    assert_eq!(code, 2, "{s}");
+    let e = one_error(&s, "export.json");
+    assert_eq!(
+        (e["kind"].as_str(), e["line"].as_u64()),
+        (Some("invalid_json"), Some(4)),
+        "{s}"
+    );
+    assert!(
+        e["reason"].as_str().unwrap().starts_with("articles[1]: "),
+        "{s}"
+    );
+    for q in ["quillhaven", "marrowby"] {
+        assert_eq!(search(&index, q, &[]).len(), 1, "{q}: {s}");
+    }
+    assert!(search(&index, "dunmarsh", &[]).is_empty(), "{s}");
+    let e = one_error(&s, "broken.json");
+    assert_eq!(e["kind"], "invalid_json", "{s}");
+    assert!(e["reason"].as_str().unwrap().contains("line 2"), "{s}");
+    assert!(search(&index, "stoatley", &[]).is_empty(), "{s}");
+    good_kept(&index);
+}

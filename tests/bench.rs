@@ -198,3 +198,53 @@ fn bench_optimize_reports_the_merge_and_leaves_the_index_merged() {
         "no plain build, no ratio: {o}"
     );
 }
+
+/// A corpus whose JSON names its fields otherwise is benchmarked as `ingest --field` reads it,
+/// by both builds: without the mapping there is nothing to index.
+#[test]
+fn bench_reads_the_fields_field_maps() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let corpus = tmp.path().join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    let story = |hed: &str, copy: &str| serde_json::json!({"story": {"hed": hed, "copy": copy}});
+    let items = serde_json::json!({"results": [
+        story("Harbour cranes idle as dockers strike",
+              "Dockers at the port of Quillhaven walked out on Monday over pay.\n\nThe union said the strike would last a week."),
+        story("Quillhaven council backs new ferry",
+              "The council voted to fund a second ferry.\n\nMayor Odile Farrant said the service would start in spring."),
+        story("Farrant defends ferry budget",
+              "Mayor Odile Farrant defended the cost of the ferry on Tuesday. Farrant said fares would stay low."),
+    ]});
+    std::fs::write(corpus.join("wire.json"), items.to_string()).unwrap();
+    let dir = corpus.to_str().unwrap();
+    let mapped = [
+        "bench",
+        dir,
+        "--field",
+        "headline=story.hed",
+        "--field",
+        "body=story.copy",
+        "--compare-plain",
+        "--json",
+        "--rounds",
+        "1",
+    ];
+    let r = &json_lines(&mapped, &tmp.path().join("a"))[0];
+    assert_eq!(
+        (r["articles"].as_u64(), r["errors"].as_u64()),
+        (Some(3), Some(0)),
+        "{r}"
+    );
+    assert_eq!(r["plain"]["articles"], 3, "{r}");
+    assert_eq!(r["top_person"][0], "odile farrant", "{r}");
+    let plain = ["bench", dir, "--json", "--rounds", "1"];
+    let r = &json_lines(&plain, &tmp.path().join("b"))[0];
+    assert_eq!(
+        (r["articles"].as_u64(), r["errors"].as_u64()),
+        (Some(0), Some(3)),
+        "{r}"
+    );
+    let out = run(&["bench", dir, "--field", "nope=x"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--field nope=x"));
+}

@@ -8,6 +8,7 @@ use super::exit;
 use super::output::json_line;
 use crate::bench::{run, BenchOptions, BenchReport, Latency};
 use crate::index::writer::IngestOptions;
+use crate::ingest::ParseOptions;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -26,6 +27,12 @@ pub struct Args {
     /// Also build a plain tantivy headline/body index of the same files and print the ratio.
     #[arg(long)]
     compare_plain: bool,
+
+    /// Map a JSON/CSV field to an article field, as `ingest --field` does (e.g.
+    /// `headline=thread.title`); both builds, newsindex's and plain tantivy's, read the
+    /// articles so. Repeatable.
+    #[arg(long = "field", value_name = "TARGET=PATH")]
+    fields: Vec<String>,
 
     /// Only files with these extensions, e.g. `--ext sgm`.
     #[arg(long = "ext", value_delimiter = ',')]
@@ -82,6 +89,9 @@ pub fn run_cli(args: Args) -> Result<i32> {
             threads: args.threads,
             prep_threads: args.prep_threads,
             entities: !args.no_entities,
+            parse: ParseOptions {
+                fields: super::output::field_map(&args.fields)?,
+            },
             ..Default::default()
         },
         compare_plain: args.compare_plain,

@@ -11,7 +11,6 @@ use super::output::json_line;
 use crate::index::merges::optimize;
 use crate::index::writer::{ingest, IngestOptions, IngestSummary, Progress, StrictStop};
 use crate::index::NewsIndex;
-use crate::ingest::FieldMap;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -121,14 +120,7 @@ pub fn run(args: Args) -> Result<i32> {
         entities: !args.no_entities,
         ..Default::default()
     };
-    let mut map = FieldMap::default();
-    for spec in &args.fields {
-        let (target, path) =
-            FieldMap::parse_spec(spec).map_err(|e| anyhow::anyhow!("--field {spec}: {e}"))?;
-        map.insert(&target, &path)
-            .map_err(|e| anyhow::anyhow!("--field {spec}: {e}"))?;
-    }
-    opts.parse.fields = map;
+    opts.parse.fields = super::output::field_map(&args.fields)?;
 
     let index = NewsIndex::open_or_create(&args.index)?;
     let show_bar = !args.quiet && !args.json && std::io::stderr().is_terminal();

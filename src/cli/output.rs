@@ -35,3 +35,15 @@ pub fn thread_count(s: &str) -> Result<usize, String> {
         Err(e) => Err(format!("{s:?} is not a whole number: {e}")),
     }
 }
+
+/// The `--field TARGET=PATH` options of `ingest` and `bench` as one field map.
+pub fn field_map(specs: &[String]) -> anyhow::Result<crate::ingest::FieldMap> {
+    let mut map = crate::ingest::FieldMap::default();
+    for spec in specs {
+        let (target, path) = crate::ingest::FieldMap::parse_spec(spec)
+            .map_err(|e| anyhow::anyhow!("--field {spec}: {e}"))?;
+        map.insert(&target, &path)
+            .map_err(|e| anyhow::anyhow!("--field {spec}: {e}"))?;
+    }
+    Ok(map)
+}

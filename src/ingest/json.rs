@@ -5,8 +5,16 @@
 //! array-valued key holds the articles, e.g. `{"articles": [...]}` — when
 //! several keys hold arrays of objects, the first of `articles`, `items`,
 //! `data`, `results`, `docs`, `documents`, `posts`, `entries`, `stories`,
-//! `news` is used. Concatenated objects (JSON lines saved as .json) are
-//! parsed as JSON lines.
+//! `news` is used. Objects one after another (JSON lines saved as .json) are
+//! each an article.
+//!
+//! A .json file is streamed, an item at a time (`json_scan`), however large:
+//! an item that is not valid JSON, or not an article, is a record error named
+//! by its line and its place (`articles[12]: ...`), and the other items are
+//! kept; only a broken skeleton (brackets that do not match, a file that ends
+//! inside an item) fails the whole file. The object around the articles is
+//! held until its arrays pass [`HOLD_BYTES`]; past that the first array of
+//! objects that can be the articles is streamed as them.
 //!
 //! Field defaults (first present, non-null wins; a [`FieldMap`] entry
 //! replaces the defaults for its target):
@@ -24,6 +32,7 @@ use serde_json::Value;
 
 use super::date::{from_unix, normalize_date};
 use super::decode::{decode_text, normalize_newlines};
+use super::json_scan::{utf16_bom, Scanner, Utf16Reader};
 use super::text::{collapse_ws, normalize_body};
 use super::{
     check_stream_start, Article, ErrorKind, FieldMap, FileError, ParseOptions, RecordError,
@@ -227,64 +236,385 @@ fn looks_like_article(v: &Value, map: &FieldMap) -> bool {
     field(v, map, "headline", HEADLINE).is_some() || field(v, map, "body", BODY).is_some()
 }
 
-/// Whole .json file.
+/// Where the articles of a top-level object that was read whole are: under which of its
+/// keys (None: the object is itself one article). The rules of the module notes.
+fn container_key(value: &Value, map: &FieldMap) -> Option<String> {
+    let Value::Object(m) = value else {
+        return None;
+    };
+    if looks_like_article(value, map) {
+        return None;
+    }
+    let arrays: Vec<&String> = m
+        .iter()
+        .filter(|(_, v)| matches!(v, Value::Array(a) if a.iter().any(Value::is_object)))
+        .map(|(k, _)| k)
+        .collect();
+    match arrays.as_slice() {
+        [k] => Some(k.to_string()),
+        [] => None,
+        many => CONTAINER_KEYS
+            .iter()
+            .find(|c| many.iter().any(|k| k.as_str() == **c))
+            .map(|c| c.to_string()),
+    }
+}
+
+/// Bytes of array items a top-level object's members may hold before its articles must be
+/// chosen: a file whose arrays hold less is read as if parsed whole, exactly; in a larger one
+/// the first array of objects that fills this (under one of the container keys, or the only
+/// one so far), in an object with no headline or body of its own so far, is streamed as the
+/// articles, and members after it are not read.
+const HOLD_BYTES: usize = 8 << 20;
+
+/// Beyond this, a top-level object none of whose arrays can be the articles is refused.
+const MAX_HELD_BYTES: usize = super::MAX_WHOLE_FILE as usize;
+
+/// Why one item of a `.json` file gives no article value.
+struct ItemError {
+    line: usize,
+    kind: ErrorKind,
+    reason: String,
+}
+
+/// One item's bytes, as scanned (`fits`: not longer than [`MAX_RECORD`]), as a JSON value.
+/// Items are decoded one by one, like JSON lines: UTF-8, or Windows-1252 where it is not.
+fn parse_item(raw: &[u8], fits: bool, line: usize) -> Result<Value, ItemError> {
+    if !fits {
+        return Err(ItemError {
+            line,
+            kind: ErrorKind::TooLarge,
+            reason: format!("longer than {} MiB", MAX_RECORD >> 20),
+        });
+    }
+    serde_json::from_str(&decode_text(raw)).map_err(|e| {
+        let msg = e.to_string();
+        // serde_json's position is within the item; the item's own line is reported instead.
+        let msg = msg
+            .rsplit_once(" at line ")
+            .map_or(msg.as_str(), |(m, _)| m);
+        ItemError {
+            line: line + e.line().saturating_sub(1),
+            kind: ErrorKind::InvalidJson,
+            reason: format!("invalid JSON: {msg}"),
+        }
+    })
+}
+
+/// Turns items into articles (or record errors) for the sink.
+struct Emit<'a> {
+    opts: &'a ParseOptions,
+    sink: &'a mut dyn FnMut(Result<Article, RecordError>),
+}
+
+impl Emit<'_> {
+    /// Item `position` of the array under `key` ("" for a top-level array; None for a
+    /// top-level value), which starts at `line`.
+    fn item(
+        &mut self,
+        parsed: Result<Value, ItemError>,
+        line: usize,
+        position: usize,
+        key: Option<&str>,
+    ) {
+        let name = |reason: String| match key {
+            Some(k) => format!("{k}[{position}]: {reason}"),
+            None => reason,
+        };
+        let rec = match parsed {
+            Ok(v) => article_from_value(&v, self.opts, position, Some(line)).map_err(|mut e| {
+                e.reason = name(e.reason);
+                e
+            }),
+            Err(e) => Err(RecordError {
+                line: Some(e.line),
+                position: Some(position),
+                kind: e.kind,
+                reason: name(e.reason),
+            }),
+        };
+        (self.sink)(rec);
+    }
+}
+
+/// A .json file, streamed (see [`super::json_scan`]): one article object, an array of them,
+/// an object around such an array, or objects one after another. Memory is bounded by the
+/// largest article (and [`HOLD_BYTES`]), not the file.
 pub(crate) fn parse_json(
-    bytes: &[u8],
+    reader: &mut dyn BufRead,
     opts: &ParseOptions,
     sink: &mut dyn FnMut(Result<Article, RecordError>),
 ) -> Result<(), FileError> {
-    let text = super::decode::decode_file(bytes)?;
-    let value: Value = match serde_json::from_str(&text) {
-        Ok(v) => v,
-        Err(e) if e.to_string().starts_with("trailing characters") => {
-            // several top-level values: treat as JSON lines
-            let mut r = text.as_bytes();
-            return parse_jsonl(&mut r, opts, sink);
-        }
-        Err(e) => {
-            return Err(FileError::new(
-                ErrorKind::InvalidJson,
-                format!("invalid JSON: {e}"),
-            ))
-        }
+    if let Some(encoding) = utf16_bom(reader).map_err(FileError::io)? {
+        return parse_utf8(&mut Utf16Reader::new(reader, encoding), opts, sink);
+    }
+    check_stream_start(reader)?;
+    if reader
+        .fill_buf()
+        .map_err(FileError::io)?
+        .starts_with(b"\xEF\xBB\xBF")
+    {
+        reader.consume(3);
+    }
+    parse_utf8(reader, opts, sink)
+}
+
+fn parse_utf8(
+    reader: &mut dyn BufRead,
+    opts: &ParseOptions,
+    sink: &mut dyn FnMut(Result<Article, RecordError>),
+) -> Result<(), FileError> {
+    let mut sc = Scanner::new(reader);
+    let mut emit = Emit { opts, sink };
+    let mut buf = Vec::new();
+    let Some(first) = sc.peek()? else {
+        return Err(FileError::new(ErrorKind::Empty, "empty file"));
     };
-    let items: &[Value] = match &value {
-        Value::Array(a) => a,
-        Value::Object(m) if !looks_like_article(&value, &opts.fields) => {
-            let arrays: Vec<(&String, &Vec<Value>)> = m
-                .iter()
-                .filter_map(|(k, v)| match v {
-                    Value::Array(a) if a.iter().any(Value::is_object) => Some((k, a)),
-                    _ => None,
-                })
-                .collect();
-            match arrays.as_slice() {
-                [(_, a)] => a,
-                [] => std::slice::from_ref(&value),
-                many => match CONTAINER_KEYS
-                    .iter()
-                    .find_map(|k| many.iter().find(|(name, _)| name.as_str() == *k))
-                {
-                    Some((_, a)) => a,
-                    None => std::slice::from_ref(&value),
-                },
-            }
+    let first_line = sc.line;
+    let mut position = match first {
+        b'[' => {
+            sc.expect(b'[', "")?;
+            stream_array(&mut sc, &mut emit, "")?
         }
-        Value::Object(_) => std::slice::from_ref(&value),
-        other => {
+        b'{' => top_object(&mut sc, &mut emit)?,
+        _ => {
+            let fits = sc.value(&mut buf, MAX_RECORD)?;
+            let found = match parse_item(&buf, fits, first_line) {
+                Ok(v) => type_name(&v),
+                Err(e) => {
+                    return Err(FileError::new(
+                        e.kind,
+                        format!("line {}: {}", e.line, e.reason),
+                    ))
+                }
+            };
             return Err(FileError::new(
                 ErrorKind::WrongType,
-                format!(
-                    "top-level JSON value must be an object or an array, found {}",
-                    type_name(other)
-                ),
-            ))
+                format!("top-level JSON value must be an object or an array, found {found}"),
+            ));
         }
     };
-    for (i, item) in items.iter().enumerate() {
-        sink(article_from_value(item, opts, i, None));
+    // More values after the first: objects one after another (JSON lines saved as .json).
+    while sc.peek()?.is_some() {
+        let line = sc.line;
+        let fits = sc.value(&mut buf, MAX_RECORD)?;
+        emit.item(parse_item(&buf, fits, line), line, position, None);
+        position += 1;
     }
     Ok(())
+}
+
+/// The items of an array whose `[` was read, each to `emit` as it is read; returns how many.
+fn stream_array(sc: &mut Scanner, emit: &mut Emit, key: &str) -> Result<usize, FileError> {
+    let mut buf = Vec::new();
+    let mut position = 0;
+    if sc.eat(b']')? {
+        return Ok(0);
+    }
+    loop {
+        sc.peek()?;
+        let line = sc.line;
+        let fits = sc.value(&mut buf, MAX_RECORD)?;
+        emit.item(parse_item(&buf, fits, line), line, position, Some(key));
+        position += 1;
+        if !sc.eat(b',')? {
+            sc.expect(b']', "after an array item")?;
+            return Ok(position);
+        }
+    }
+}
+
+/// Whether an item has a value, and if not why.
+type ItemResult = Result<(), ItemError>;
+
+/// An array member of the top-level object, its items held while the file's shape is not
+/// yet known: each item's value (or why it has none) and its line.
+type Held = Vec<(Result<Value, ItemError>, usize)>;
+
+/// A top-level object: one article, or the object around the articles (module notes).
+/// Returns the number of records given to the sink.
+fn top_object(sc: &mut Scanner, emit: &mut Emit) -> Result<usize, FileError> {
+    let first_line = sc.line;
+    sc.expect(b'{', "")?;
+    // The members read whole so far (an object Value, so that the article rules apply to it).
+    let mut values = Value::Object(serde_json::Map::new());
+    let mut arrays: Vec<(String, Held)> = Vec::new();
+    let mut held = 0usize;
+    // Once the articles are streaming: how many were.
+    let mut streamed: Option<usize> = None;
+    let mut buf = Vec::new();
+    let mut first = true;
+    while !sc.eat(b'}')? {
+        if !first {
+            sc.expect(b',', "between the members of the top-level object")?;
+        }
+        first = false;
+        sc.peek()?;
+        let line = sc.line;
+        let fits = sc.value(&mut buf, MAX_RECORD)?;
+        let Some(key) = fits
+            .then(|| serde_json::from_str::<String>(&decode_text(&buf)).ok())
+            .flatten()
+        else {
+            return Err(FileError::new(
+                ErrorKind::InvalidJson,
+                format!("invalid JSON at line {line}: expected a member's name (a string)"),
+            ));
+        };
+        sc.expect(b':', "after a member's name")?;
+        if streamed.is_some() {
+            // The articles are read: what follows them is skipped, not kept.
+            sc.value(&mut buf, 0)?;
+            continue;
+        }
+        if !sc.eat(b'[')? {
+            sc.peek()?;
+            let line = sc.line;
+            let fits = sc.value(&mut buf, MAX_RECORD)?;
+            let v = parse_item(&buf, fits, line).map_err(|e| {
+                FileError::new(e.kind, format!("line {}: `{key}`: {}", e.line, e.reason))
+            })?;
+            arrays.retain(|(k, _)| *k != key);
+            if let Value::Object(m) = &mut values {
+                m.insert(key, v);
+            }
+            continue;
+        }
+        let mut items: Held = Vec::new();
+        let mut position = 0;
+        let mut streaming = false;
+        if !sc.eat(b']')? {
+            loop {
+                sc.peek()?;
+                let line = sc.line;
+                let fits = sc.value(&mut buf, MAX_RECORD)?;
+                let parsed = parse_item(&buf, fits, line);
+                if streaming {
+                    emit.item(parsed, line, position, Some(&key));
+                } else {
+                    held += buf.len();
+                    items.push((parsed, line));
+                    if held > HOLD_BYTES
+                        && may_be_articles(&values, &arrays, &key, &items, emit.opts)
+                    {
+                        streaming = true;
+                        for (p, (parsed, line)) in items.drain(..).enumerate() {
+                            emit.item(parsed, line, p, Some(&key));
+                        }
+                    } else if held > MAX_HELD_BYTES {
+                        return Err(FileError::new(
+                            ErrorKind::TooLarge,
+                            format!(
+                                "a top-level object with more than {} MiB of arrays, none of \
+                                 which can be its articles",
+                                MAX_HELD_BYTES >> 20
+                            ),
+                        ));
+                    }
+                }
+                position += 1;
+                if !sc.eat(b',')? {
+                    sc.expect(b']', "after an array item")?;
+                    break;
+                }
+            }
+        }
+        if streaming {
+            streamed = Some(position);
+        } else {
+            if let Value::Object(m) = &mut values {
+                m.remove(&key);
+            }
+            arrays.retain(|(k, _)| *k != key);
+            arrays.push((key, items));
+        }
+    }
+    if let Some(n) = streamed {
+        return Ok(n);
+    }
+    // Read whole: decided as for a file parsed whole. Items that are not valid JSON make the
+    // object invalid, unless they are the articles (then each is a record error).
+    // Each array's items' lines, and why an item has no value (it is null in the object).
+    let Value::Object(mut object) = values else {
+        unreachable!("the members are an object");
+    };
+    let mut lines: Vec<(String, Vec<(usize, ItemResult)>)> = Vec::new();
+    for (key, items) in arrays {
+        let mut side = Vec::with_capacity(items.len());
+        let array = items
+            .into_iter()
+            .map(|(parsed, line)| match parsed {
+                Ok(v) => {
+                    side.push((line, Ok(())));
+                    v
+                }
+                Err(e) => {
+                    side.push((line, Err(e)));
+                    Value::Null
+                }
+            })
+            .collect();
+        object.insert(key.clone(), Value::Array(array));
+        lines.push((key, side));
+    }
+    let mut value = Value::Object(object);
+    let broken = || {
+        lines
+            .iter()
+            .flat_map(|(k, side)| side.iter().map(move |(_, e)| (k, e)))
+            .find_map(|(k, e)| e.as_ref().err().map(|e| (k, e)))
+    };
+    // Objects one after another: each is an article, with its line.
+    if sc.peek()?.is_some() {
+        let rec = match broken() {
+            Some((k, e)) => Err(ItemError {
+                line: e.line,
+                kind: e.kind,
+                reason: format!("`{k}`: {}", e.reason),
+            }),
+            None => Ok(value),
+        };
+        emit.item(rec, first_line, 0, None);
+        return Ok(1);
+    }
+    let Some(key) = container_key(&value, &emit.opts.fields) else {
+        if let Some((k, e)) = broken() {
+            return Err(FileError::new(
+                e.kind,
+                format!("line {}: `{k}`: {}", e.line, e.reason),
+            ));
+        }
+        (emit.sink)(article_from_value(&value, emit.opts, 0, None));
+        return Ok(1);
+    };
+    let Some(Value::Array(items)) = value.get_mut(&key).map(Value::take) else {
+        unreachable!("the container key names an array");
+    };
+    let side = lines
+        .into_iter()
+        .find_map(|(k, side)| (k == key).then_some(side))
+        .expect("every array has its lines");
+    let n = items.len();
+    for (position, (v, (line, parsed))) in items.into_iter().zip(side).enumerate() {
+        emit.item(parsed.map(|()| v), line, position, Some(&key));
+    }
+    Ok(n)
+}
+
+/// Whether the array under `key`, its items so far `items`, may be streamed as the articles
+/// (see [`HOLD_BYTES`]): it holds objects, the object around it has no headline or body of
+/// its own so far, and it is under a container key or the only array of objects so far.
+fn may_be_articles(
+    values: &Value,
+    arrays: &[(String, Held)],
+    key: &str,
+    items: &Held,
+    opts: &ParseOptions,
+) -> bool {
+    let objects = |items: &Held| items.iter().any(|(v, _)| matches!(v, Ok(Value::Object(_))));
+    objects(items)
+        && !looks_like_article(values, &opts.fields)
+        && (CONTAINER_KEYS.contains(&key) || !arrays.iter().any(|(_, held)| objects(held)))
 }
 
 /// Read one line (without the '\n') into `buf`, keeping at most `max` bytes.
@@ -453,6 +783,142 @@ mod tests {
         assert_eq!(p.articles.len(), 2);
         assert_eq!(p.articles[1].line, Some(2));
         assert_eq!(json("[]").articles.len(), 0);
+    }
+
+    #[test]
+    fn items_are_named_by_line_and_place_and_bad_ones_lose_nothing_else() {
+        let p = json(
+            "{\"status\": \"ok\",\n \"articles\": [\n  {\"title\": \"a\"},\n  {\"title\": tru},\n  \
+             {\"title\": 5},\n  {\"title\": \"d\"}\n ]}",
+        );
+        let heads: Vec<_> = p
+            .articles
+            .iter()
+            .map(|a| (a.headline.as_str(), a.position, a.line))
+            .collect();
+        assert_eq!(heads, [("a", 0, Some(3)), ("d", 3, Some(6))]);
+        let errs: Vec<_> = p
+            .errors
+            .iter()
+            .map(|e| (e.kind, e.position, e.line))
+            .collect();
+        assert_eq!(
+            errs,
+            [
+                (ErrorKind::InvalidJson, Some(1), Some(4)),
+                (ErrorKind::WrongType, Some(2), Some(5))
+            ]
+        );
+        assert!(
+            p.errors[0].reason.starts_with("articles[1]: invalid JSON"),
+            "{}",
+            p.errors[0].reason
+        );
+        assert!(
+            p.errors[1].reason.starts_with("articles[2]: field `title`"),
+            "{}",
+            p.errors[1].reason
+        );
+        // A top-level array's items are named by their index alone.
+        let p = json("[{\"title\": \"a\"}, 7]");
+        assert!(
+            p.errors[0]
+                .reason
+                .starts_with("[1]: expected a JSON object"),
+            "{}",
+            p.errors[0].reason
+        );
+        // A broken skeleton still fails the file, naming the line.
+        let e = json_with(
+            "[{\"title\": \"a\"},\n {\"title\": [\"b\"}]",
+            &ParseOptions::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidJson);
+        assert!(e.reason.contains("line 2"), "{}", e.reason);
+        // So does an invalid member of an object that is itself the article.
+        let e = json_with(
+            "{\"title\": \"t\", \"tags\": [nope]}",
+            &ParseOptions::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidJson);
+    }
+
+    #[test]
+    fn pretty_printed_objects_one_after_another() {
+        let p = json("{\n  \"title\": \"a\"\n}\n{\n  \"title\": \"b\",\n  \"body\": \"x\"\n}\n");
+        let heads: Vec<_> = p
+            .articles
+            .iter()
+            .map(|a| (a.headline.as_str(), a.position, a.line))
+            .collect();
+        assert_eq!(heads, [("a", 0, Some(1)), ("b", 1, Some(4))]);
+    }
+
+    #[test]
+    fn utf16_and_latin1_items() {
+        let text = "[{\"title\": \"Caf\u{e9} \u{a3}5\", \"body\": \"\u{6771}\u{4eac}\"}]";
+        let mut utf16 = vec![0xFF, 0xFE];
+        utf16.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        let p = parse_bytes(
+            Path::new("a.json"),
+            &utf16,
+            Format::Json,
+            &ParseOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(p.articles[0].headline, "Caf\u{e9} \u{a3}5");
+        assert_eq!(p.articles[0].body, "\u{6771}\u{4eac}");
+        // Raw Windows-1252 bytes in one item (not valid UTF-8), valid UTF-8 in the next.
+        let p = parse_bytes(
+            Path::new("a.json"),
+            b"\xEF\xBB\xBF[{\"title\": \"caf\xE9 \xA3\"}, {\"title\": \"ok \xC3\xA9\"}]",
+            Format::Json,
+            &ParseOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(p.articles[0].headline, "caf\u{e9} \u{a3}");
+        assert_eq!(p.articles[1].headline, "ok \u{e9}");
+    }
+
+    /// An object whose array of articles is larger than what is held before choosing: the
+    /// articles stream, every one in order, and what follows the array is not read.
+    #[test]
+    fn a_large_container_streams_every_article() {
+        let body = "word ".repeat(200);
+        let n = HOLD_BYTES / body.len() + 500;
+        let mut s =
+            String::from("{\"status\": \"ok\", \"meta\": [{\"page\": 1}], \"articles\": [\n");
+        for i in 0..n {
+            if i > 0 {
+                s.push_str(",\n");
+            }
+            if i == n - 3 {
+                s.push_str("{\"title\": }");
+            } else {
+                s.push_str(&format!(
+                    "{{\"id\": \"a{i}\", \"title\": \"Story {i}\", \"body\": \"{body}\"}}"
+                ));
+            }
+        }
+        // Read whole, this title would make the wrapper itself the one article.
+        s.push_str("\n], \"title\": \"The wrapper\", \"next\": [{\"title\": \"no\"}]}");
+        let p = json(&s);
+        assert_eq!(p.articles.len(), n - 1);
+        for (k, a) in p.articles.iter().enumerate() {
+            let i = if k < n - 3 { k } else { k + 1 };
+            assert_eq!(a.source_id.as_deref(), Some(format!("a{i}").as_str()));
+            assert_eq!((a.position, a.line), (i, Some(i + 2)));
+        }
+        assert_eq!(p.errors.len(), 1);
+        assert_eq!(
+            (p.errors[0].position, p.errors[0].line),
+            (Some(n - 3), Some(n - 1))
+        );
+        assert!(p.errors[0]
+            .reason
+            .starts_with(&format!("articles[{}]: invalid JSON", n - 3)));
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod date;
 mod decode;
 mod html;
 mod json;
+mod json_scan;
 mod sgml;
 mod sgml_entities;
 mod text;
@@ -172,8 +173,8 @@ pub struct ParseOptions {
     pub fields: FieldMap,
 }
 
-/// Largest file read whole (Text, Json, Html) and largest single streamed
-/// record (JSON line, SGML element).
+/// Largest file read whole (Text, Html) and largest single streamed
+/// record (JSON item or line, SGML element).
 pub const MAX_WHOLE_FILE: u64 = 256 << 20;
 pub const MAX_RECORD: usize = 64 << 20;
 
@@ -199,8 +200,9 @@ pub fn detect_format(path: &Path) -> Option<Format> {
 /// Streams one file's articles to `sink`. Per-record problems go to the sink
 /// as `Err(RecordError)` and parsing continues; whole-file problems (empty,
 /// binary, unreadable, unparseable .json) are the returned `Err(FileError)`.
-/// JSON lines, SGML and CSV stream from the reader; Text, Json and Html read
-/// the whole file (up to [`MAX_WHOLE_FILE`]).
+/// JSON, JSON lines, SGML and CSV stream from the reader (JSON an item at a
+/// time, see `json_scan`); Text and Html, one article a file, read the whole
+/// file (up to [`MAX_WHOLE_FILE`]).
 pub fn parse_reader(
     path: &Path,
     reader: &mut dyn BufRead,
@@ -210,14 +212,14 @@ pub fn parse_reader(
 ) -> Result<(), FileError> {
     let _ = path;
     match format {
-        Format::Text | Format::Json | Format::Html => {
+        Format::Text | Format::Html => {
             let bytes = read_whole(reader)?;
             match format {
                 Format::Text => text::parse_text(&bytes, sink),
-                Format::Json => json::parse_json(&bytes, opts, sink),
                 _ => html::parse_html(&bytes, sink),
             }
         }
+        Format::Json => json::parse_json(reader, opts, sink),
         Format::JsonLines => json::parse_jsonl(reader, opts, sink),
         Format::Sgml => sgml::parse_sgml(reader, sink),
         Format::Csv => csv::parse_csv(reader, opts, sink),
