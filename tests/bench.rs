@@ -55,6 +55,8 @@ fn bench_report_matches_the_index_it_built() {
     assert_eq!(r["index_bytes"], on_disk);
     let stats = json_lines(&["stats", "--json"], &index);
     assert_eq!(stats[0]["articles"], articles, "stats: {}", stats[0]);
+    assert_eq!(stats[0]["segments"], r["segments"], "stats: {}", stats[0]);
+    assert!(r["tail_merged"].as_u64().is_some(), "{r}");
 
     // Stages in pipeline order, with sane figures; MB/s is corpus MB over the stage's seconds.
     let stages = r["stages"].as_array().unwrap();

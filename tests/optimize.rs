@@ -193,3 +193,41 @@ fn optimize_refuses_what_it_cannot_do() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 1"));
 }
+
+/// Each small ingest into a large archive adds a small segment; an ingest ends by merging
+/// the small ones beside the large (the tail merge), so they do not pile up for every search
+/// to walk, and nothing they hold is lost.
+#[test]
+fn small_ingests_into_a_large_archive_do_not_pile_up_segments() {
+    let tmp = TempDir::new().unwrap();
+    let index = tmp.path().join("idx");
+    let (s, code) = ingest(&[&corpora().join("bbc")], &index, &[]);
+    assert_eq!(code, 0, "{s}");
+    let large = s["segments"].as_u64().unwrap();
+    assert_eq!(s["tail_merged"], 0, "one ingest of similar segments: {s}");
+    let words = ["quillhaven", "marrowby", "dunmarsh", "stoatley"];
+    for (n, word) in words.iter().enumerate() {
+        let dir = tmp.path().join(format!("late{n}"));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(
+            dir.join("story.txt"),
+            format!("Late story {n}\n\nCouncillors in {word} voted on the harbour budget.\n"),
+        )
+        .unwrap();
+        let (s, code) = ingest(&[&dir], &index, &[]);
+        assert_eq!(code, 0, "{s}");
+        // The first late segment waits alone; from the second on, the small ones are one.
+        let expected = if n == 0 { 0 } else { 2 };
+        assert_eq!(s["tail_merged"], expected, "ingest {n}: {s}");
+        assert_eq!(
+            s["segments"].as_u64().unwrap(),
+            large + 1,
+            "ingest {n}: {s}"
+        );
+        assert_eq!(stats(&index)["segments"], s["segments"], "ingest {n}");
+    }
+    for word in words {
+        assert_eq!(search(&index, word, &[]).len(), 1, "{word}");
+    }
+    assert_eq!(check(&index)["ok"], true);
+}

@@ -101,6 +101,10 @@ pub struct BenchReport {
     pub peak_anon_mb: Option<f64>,
     /// The index's size after the build (before `--optimize`).
     pub index_bytes: u64,
+    /// The index's segments after the build (before `--optimize`), and how many small ones
+    /// the build merged into one at its end (`merges::merge_tail`; 0: none).
+    pub segments: usize,
+    pub tail_merged: usize,
     /// With `--optimize`: the merge after the build; the searches below ran on its result.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub optimize: Option<OptimizeReport>,
@@ -240,6 +244,8 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport> {
         peak_rss_mb,
         peak_anon_mb,
         index_bytes,
+        segments: summary.segments,
+        tail_merged: summary.tail_merged,
         optimize,
         search_rank,
         search_full,

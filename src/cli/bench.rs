@@ -89,6 +89,7 @@ pub fn run_cli(args: Args) -> Result<i32> {
             threads: args.threads,
             prep_threads: args.prep_threads,
             entities: !args.no_entities,
+            merge_tail: !args.optimize,
             parse: ParseOptions {
                 fields: super::output::field_map(&args.fields)?,
             },
@@ -161,10 +162,15 @@ fn print_table(r: &BenchReport) {
             None => println!("peak memory: {m:.0} MB"),
         }
     }
+    let tail = match r.tail_merged {
+        0 => String::new(),
+        n => format!(", {n} small ones merged into one at the end of the build"),
+    };
     println!(
-        "index size: {:.1} MB ({:.2}x the raw text)",
+        "index size: {:.1} MB ({:.2}x the raw text); {} segments{tail}",
         r.index_bytes as f64 / 1e6,
-        r.index_bytes as f64 / r.corpus_bytes.max(1) as f64
+        r.index_bytes as f64 / r.corpus_bytes.max(1) as f64,
+        r.segments
     );
     if let Some(o) = &r.optimize {
         let m = &o.merged;

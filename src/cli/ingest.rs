@@ -118,6 +118,7 @@ pub fn run(args: Args) -> Result<i32> {
         wait: args.wait,
         strict: args.strict,
         entities: !args.no_entities,
+        merge_tail: !args.optimize,
         ..Default::default()
     };
     opts.parse.fields = super::output::field_map(&args.fields)?;
@@ -222,10 +223,15 @@ fn print_summary(s: &IngestSummary) {
             format!(" ({})", kinds.join(", "))
         }
     );
+    let tail = match s.tail_merged {
+        0 => String::new(),
+        n => format!(", {n} small ones merged into one at the end"),
+    };
     println!(
-        "{:.1} MB in {:.2} s, {:.1} MB/s",
+        "{:.1} MB in {:.2} s, {:.1} MB/s; {} segments{tail}",
         s.bytes as f64 / 1e6,
         s.seconds,
-        s.mb_per_s
+        s.mb_per_s,
+        s.segments
     );
 }

@@ -776,7 +776,11 @@ mod tests {
             }
         }
         let index = crate::index::NewsIndex::open_or_create(&tmp.path().join("idx")).unwrap();
-        let opts = IngestOptions::default();
+        // A segment per file, left as they are: records in many segments.
+        let opts = IngestOptions {
+            merge_tail: false,
+            ..IngestOptions::default()
+        };
         for f in &files {
             ingest(&index, std::slice::from_ref(f), &opts, &NoProgress).unwrap();
         }

@@ -1,12 +1,14 @@
 //! Which segments tantivy merges while an ingest runs (its log merge policy, with every merge
-//! bounded in bytes), and [`optimize`], which merges them into one per core when asked.
+//! bounded in bytes), what an ingest merges at its end ([`merge_tail`]), and [`optimize`],
+//! which merges them into one per core when asked.
 //!
 //! Tantivy's policy groups segments into levels by document count and merges a level once it
 //! holds eight; on 1 GB of text that next merge would read 8 x 500 MB at once, and rewrite
 //! the whole archive again each time it grows by a level. Bounding each merge by bytes (not
 //! documents, whose size varies with the corpus) keeps a merge's time and its own memory flat
 //! however large the archive grows; the price is more segments once the archive outgrows a
-//! few merges' worth, which [`optimize`] merges when asked. (The pages a merge reads through
+//! few merges' worth, which [`optimize`] merges when asked. An ingest ends with
+//! [`merge_tail`], which merges the small segments left beside large ones. (The pages a merge reads through
 //! memory maps no longer count: `index::mapped` releases them beyond a budget.)
 
 use std::path::{Path, PathBuf};
@@ -94,7 +96,7 @@ impl MergePolicy for BoundedMerges {
     }
 }
 
-/// What [`optimize`] did.
+/// What a merge run, [`optimize`] or [`merge_tail`], did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Optimized {
     pub segments_before: usize,
@@ -130,16 +132,92 @@ pub fn default_segments() -> usize {
 /// as an ingest does (`wait`: wait for a running ingest to finish instead of failing);
 /// searches in other processes go on meanwhile.
 pub fn optimize(index: &NewsIndex, segments: usize, wait: bool) -> Result<Optimized> {
-    let started = Instant::now();
     let segments = segments.max(1);
-    // The writer only merges, all at once: the smallest indexing heap tantivy accepts, a
-    // merge thread per new segment, and no merges of its own choosing.
-    let options = tantivy::indexer::IndexWriterOptions::builder()
+    let writer = super::writer::lock_writer(index, merge_only(segments), wait)?;
+    merge_groups(index, writer, |sized| {
+        balanced_groups(sized, segments)
+            .into_iter()
+            // A segment on its own is merged only to drop its deleted documents.
+            .filter(|group| group.len() > 1 || group[0].1 > 0)
+            .map(|group| group.iter().map(|s| s.2).collect())
+            .collect()
+    })
+}
+
+/// Segments an ingest's tail merge leaves alone: those at least this share of the largest.
+const TAIL_OF_LARGEST: u64 = 3;
+/// The tail is merged only while it is at most this share of the index.
+const TAIL_OF_INDEX: u64 = 4;
+
+/// Run at the end of an ingest: merges the small segments it leaves beside large ones.
+///
+/// Bounded merges wait for eight segments of a size, so an ingest ends with up to seven
+/// segments as the indexing heap flushed them, beside merged ones several times their size
+/// (on the 1 GB archive: five of about 95 MB beside five of 470 MB). Each costs a search
+/// nearly as much as a large one: the top 10 passages took p50 0.25 to 0.27 ms on those ten
+/// segments and 0.20 to 0.22 ms once the five small ones were one, for 9 s of merging
+/// (`benches/RESULTS.md`, the tail-merge round). So the segments under a third of the largest
+/// are merged into one (as many of the smallest as fit in [`MAX_MERGE_BYTES`]), when there are
+/// at least two and they are at most a quarter of the index: a small archive whose segments
+/// are all flushes (250 MB: nine of 80 MB) is left as it is, since merging would rewrite all
+/// of it (that is [`optimize`]). When another process holds the writer lock, nothing is done:
+/// the next ingest's tail merge finds the same segments.
+pub fn merge_tail(index: &NewsIndex) -> Result<Optimized> {
+    let Some(writer) = super::writer::try_lock_writer(index, merge_only(1))? else {
+        return Ok(Optimized::default());
+    };
+    merge_groups(index, writer, |sized| {
+        let tail = tail(sized);
+        if tail.is_empty() {
+            Vec::new()
+        } else {
+            vec![tail]
+        }
+    })
+}
+
+/// The segments [`merge_tail`] merges, from `(bytes, deleted docs, id)` (empty: none).
+fn tail(sized: &[(u64, u32, SegmentId)]) -> Vec<SegmentId> {
+    let largest = sized.iter().map(|s| s.0).max().unwrap_or(0);
+    let total: u64 = sized.iter().map(|s| s.0).sum();
+    let mut small: Vec<_> = sized
+        .iter()
+        .filter(|s| s.0 * TAIL_OF_LARGEST <= largest)
+        .collect();
+    small.sort_by_key(|s| s.0);
+    let mut bytes = 0;
+    let fits: Vec<_> = small
+        .into_iter()
+        .take_while(|s| {
+            bytes += s.0;
+            bytes <= MAX_MERGE_BYTES
+        })
+        .collect();
+    let bytes: u64 = fits.iter().map(|s| s.0).sum();
+    if fits.len() < 2 || bytes * TAIL_OF_INDEX > total {
+        return Vec::new();
+    }
+    fits.iter().map(|s| s.2).collect()
+}
+
+/// Writer options for a writer that only merges: the smallest indexing heap tantivy accepts
+/// and a merge thread for each merge, run all at once.
+fn merge_only(merges: usize) -> tantivy::indexer::IndexWriterOptions {
+    tantivy::indexer::IndexWriterOptions::builder()
         .num_worker_threads(1)
         .memory_budget_per_thread(15 << 20)
-        .num_merge_threads(segments)
-        .build();
-    let mut writer = super::writer::lock_writer(index, options, wait)?;
+        .num_merge_threads(merges.max(1))
+        .build()
+}
+
+/// Runs the merges `choose` picks from the segments `(bytes, deleted docs, id)`, all at once,
+/// with no merges of tantivy's own choosing, and deletes the merged segments' files.
+fn merge_groups(
+    index: &NewsIndex,
+    mut writer: super::queue::Writer,
+    choose: impl FnOnce(&[(u64, u32, SegmentId)]) -> Vec<Vec<SegmentId>>,
+) -> Result<Optimized> {
+    let started = Instant::now();
     writer.set_merge_policy(Box::new(NoMergePolicy));
     let metas = index
         .index
@@ -149,20 +227,22 @@ pub fn optimize(index: &NewsIndex, segments: usize, wait: bool) -> Result<Optimi
         .iter()
         .map(|m| (segment_bytes(&index.path, m), m.num_deleted_docs(), m.id()))
         .collect();
+    // A segment's files are deleted only when no `SegmentMeta` of it is left, these included.
+    let segments_before = metas.len();
+    drop(metas);
+    let groups = choose(&sized);
+    let merged = |id: &SegmentId| groups.iter().flatten().any(|m| m == id);
     let mut out = Optimized {
-        segments_before: metas.len(),
-        deleted_docs: sized.iter().map(|s| u64::from(s.1)).sum(),
+        segments_before,
+        deleted_docs: sized
+            .iter()
+            .filter(|s| merged(&s.2))
+            .map(|s| u64::from(s.1))
+            .sum(),
         bytes_before: sized.iter().map(|s| s.0).sum(),
         ..Default::default()
     };
-    // A segment's files are deleted only when no `SegmentMeta` of it is left, these included.
-    drop(metas);
-    let merges: Vec<_> = balanced_groups(&sized, segments)
-        .into_iter()
-        // A segment on its own is merged only to drop its deleted documents.
-        .filter(|group| group.len() > 1 || group[0].1 > 0)
-        .map(|group| writer.merge(&group.iter().map(|s| s.2).collect::<Vec<_>>()))
-        .collect();
+    let merges: Vec<_> = groups.iter().map(|group| writer.merge(group)).collect();
     for merge in merges {
         merge.wait().context("merging the segments failed")?;
     }
@@ -239,6 +319,43 @@ mod tests {
         // Segments that do not fit two at a time are never merged.
         let none = BoundedMerges::new(dir.path().to_path_buf(), 120);
         assert!(none.compute_merge_candidates(&metas).is_empty());
+    }
+
+    #[test]
+    fn the_tail_is_the_small_segments_beside_large_ones() {
+        let segs = |sizes: &[u64]| -> Vec<(u64, u32, SegmentId)> {
+            sizes
+                .iter()
+                .map(|&b| (b << 20, 0, SegmentId::generate_random()))
+                .collect()
+        };
+        let merged = |sizes: &[u64]| -> Vec<u64> {
+            let s = segs(sizes);
+            let tail = tail(&s);
+            let mut mb: Vec<u64> = s
+                .iter()
+                .filter(|x| tail.contains(&x.2))
+                .map(|x| x.0 >> 20)
+                .collect();
+            mb.sort();
+            mb
+        };
+        // 1 GB as bounded merges leave it: the five flushes become one.
+        assert_eq!(
+            merged(&[470, 470, 470, 470, 470, 95, 95, 95, 95, 95]),
+            [95; 5]
+        );
+        // Seven flushes: as many of the smallest as fit in one bounded merge.
+        assert_eq!(
+            merged(&[470, 470, 470, 470, 470, 95, 95, 95, 95, 95, 90, 60]),
+            [60, 90, 95, 95, 95]
+        );
+        // 250 MB: every segment a flush of about the same size: nothing (that is optimize).
+        assert!(merged(&[80, 80, 80, 80, 80, 80, 80, 80, 40]).is_empty());
+        // One small segment alone is not merged; nor a tail that is much of the index.
+        assert!(merged(&[470, 95]).is_empty());
+        assert!(merged(&[300, 90, 90, 90]).is_empty());
+        assert!(merged(&[]).is_empty());
     }
 
     #[test]

@@ -85,6 +85,9 @@ pub struct IngestOptions {
     pub strict: bool,
     /// Tag people, organisations and places with the built-in model.
     pub entities: bool,
+    /// End by merging the small segments the run left beside large ones
+    /// (`merges::merge_tail`); off when `optimize` follows, which merges them anyway.
+    pub merge_tail: bool,
 }
 
 impl Default for IngestOptions {
@@ -100,6 +103,7 @@ impl Default for IngestOptions {
             wait: false,
             strict: false,
             entities: true,
+            merge_tail: true,
         }
     }
 }
@@ -152,6 +156,11 @@ pub struct IngestSummary {
     pub stages: StageSeconds,
     /// Tokens seen by the entity tagger (0 when entities are off).
     pub tokens: u64,
+    /// Segments of the index after this run.
+    pub segments: usize,
+    /// Small segments merged into one at the end of the run (0: none; see
+    /// `merges::merge_tail`).
+    pub tail_merged: usize,
 }
 
 /// Time spent in each stage of the pipeline. Read, parse, entities and passages run on
@@ -360,6 +369,14 @@ pub fn ingest(
     writer
         .wait_merging_threads()
         .context("merging segments failed")?;
+    if opts.merge_tail {
+        let tail = super::merges::merge_tail(index)
+            .context("the ingest is committed, but merging its small segments failed")?;
+        // k segments became one.
+        if tail.segments_after < tail.segments_before {
+            summary.tail_merged = tail.segments_before - tail.segments_after + 1;
+        }
+    }
     summary.stages.merge = t.elapsed().as_secs_f64();
     let secs = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64 / 1e9;
     summary.stages.read = secs(&stages.read);
@@ -370,6 +387,7 @@ pub fn ingest(
     progress.finish();
     index.reload()?;
     summary.index_articles = super::stats::count_kind(index, KIND_ARTICLE)?;
+    summary.segments = index.index.searchable_segment_ids()?.len();
     summary.seconds = started.elapsed().as_secs_f64();
     summary.mb_per_s = if summary.seconds > 0.0 {
         summary.bytes as f64 / 1e6 / summary.seconds
@@ -746,6 +764,24 @@ pub(crate) fn lock_writer(
     options: tantivy::indexer::IndexWriterOptions,
     wait: bool,
 ) -> Result<Writer> {
+    Ok(lock_writer_if(index, options, wait, false)?.expect("a writer unless skipped"))
+}
+
+/// [`lock_writer`], or None at once when another process holds the lock: for work that can
+/// be left to a later run (the tail merge after an ingest).
+pub(crate) fn try_lock_writer(
+    index: &NewsIndex,
+    options: tantivy::indexer::IndexWriterOptions,
+) -> Result<Option<Writer>> {
+    lock_writer_if(index, options, false, true)
+}
+
+fn lock_writer_if(
+    index: &NewsIndex,
+    options: tantivy::indexer::IndexWriterOptions,
+    wait: bool,
+    skip: bool,
+) -> Result<Option<Writer>> {
     let mut told = false;
     let writer = loop {
         match index
@@ -753,6 +789,7 @@ pub(crate) fn lock_writer(
             .writer_with_options::<QueuedDoc>(options.clone())
         {
             Ok(w) => break w,
+            Err(tantivy::TantivyError::LockFailure(..)) if skip => return Ok(None),
             Err(tantivy::TantivyError::LockFailure(..)) if wait => {
                 if !told {
                     eprintln!(
@@ -774,7 +811,7 @@ pub(crate) fn lock_writer(
         }
     };
     index.reload()?;
-    Ok(writer)
+    Ok(Some(writer))
 }
 
 /// The error that ends a `--strict` run. It carries the summary so far, so the caller can

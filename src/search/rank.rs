@@ -1227,11 +1227,13 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let index = NewsIndex::open_or_create(&tmp.path().join("idx")).unwrap();
         let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
+        // One ingest (one commit, one segment at least) per file, their small segments left
+        // as they are.
         let opts = IngestOptions {
             entities: false,
+            merge_tail: false,
             ..IngestOptions::default()
         };
-        // One ingest (one commit, one segment at least) per file.
         for f in walkdir::WalkDir::new(&sample).sort_by_file_name() {
             let f = f.unwrap();
             if f.file_type().is_file() {
@@ -1291,8 +1293,10 @@ mod tests {
         use crate::search::query::{parse_query, Conjunction};
         let tmp = tempfile::tempdir().unwrap();
         let index = NewsIndex::open_or_create(&tmp.path().join("idx")).unwrap();
+        // Three segments, one per ingest, left as they are.
         let opts = IngestOptions {
             entities: false,
+            merge_tail: false,
             ..IngestOptions::default()
         };
         for file in 0..3 {
