@@ -693,3 +693,25 @@ fn a_bad_item_in_a_json_array_loses_only_itself() {
     assert!(search(&index, "stoatley", &[]).is_empty(), "{s}");
     good_kept(&index);
 }
+
+/// A text or HTML file, read whole as one article, is refused past 256 MiB by its size alone,
+/// before it is read; the run goes on.
+#[test]
+fn huge_text_and_html_files_are_refused_by_their_size() {
+    let tmp = TempDir::new().unwrap();
+    let docs = with_good(&tmp);
+    for name in ["huge.txt", "huge.html"] {
+        // Sparse: no disk space used, and nothing to read if the size is checked first.
+        let f = fs::File::create(docs.join(name)).unwrap();
+        f.set_len(300 << 20).unwrap();
+    }
+    let index = tmp.path().join("idx");
+    let (s, code) = ingest(&[&docs], &index, &[]);
+    assert_eq!(code, 2, "{s}");
+    for name in ["huge.txt", "huge.html"] {
+        let e = one_error(&s, name);
+        assert_eq!(e["kind"], "too_large", "{s}");
+        assert!(e["reason"].as_str().unwrap().contains("256 MiB"), "{s}");
+    }
+    good_kept(&index);
+}

@@ -524,6 +524,17 @@ impl Run<'_> {
     /// Streams one large file: hash it, then parse it in chunks that are prepared in
     /// parallel while the next chunk is parsed.
     fn large_file(&mut self, f: &InputFile) -> Result<()> {
+        if let Some(e) = crate::ingest::too_large(f.format, f.size) {
+            self.progress.advance(f.size);
+            self.failed(
+                f,
+                FileFailure {
+                    kind: kind_name(&e.kind),
+                    reason: e.reason,
+                },
+            );
+            return Ok(());
+        }
         let key = f.path.to_string_lossy().into_owned();
         let hash = match hash_file(&f.path) {
             Ok(h) => h,

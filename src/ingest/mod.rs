@@ -268,6 +268,20 @@ pub fn parse_file(path: &Path, opts: &ParseOptions) -> Result<ParsedFile, FileEr
     Ok(out)
 }
 
+/// The error [`parse_reader`] would give a file of `size` bytes in `format` for its size
+/// alone (a Text or Html file is read whole): known before a byte is read, so that a huge
+/// file is refused without first reading [`MAX_WHOLE_FILE`] of it into memory.
+pub fn too_large(format: Format, size: u64) -> Option<FileError> {
+    (matches!(format, Format::Text | Format::Html) && size > MAX_WHOLE_FILE).then(too_large_error)
+}
+
+fn too_large_error() -> FileError {
+    FileError::new(
+        ErrorKind::TooLarge,
+        format!("file larger than {} MiB", MAX_WHOLE_FILE >> 20),
+    )
+}
+
 fn read_whole(reader: &mut dyn BufRead) -> Result<Vec<u8>, FileError> {
     let mut bytes = Vec::new();
     reader
@@ -275,10 +289,7 @@ fn read_whole(reader: &mut dyn BufRead) -> Result<Vec<u8>, FileError> {
         .read_to_end(&mut bytes)
         .map_err(FileError::io)?;
     if bytes.len() as u64 > MAX_WHOLE_FILE {
-        return Err(FileError::new(
-            ErrorKind::TooLarge,
-            format!("file larger than {} MiB", MAX_WHOLE_FILE >> 20),
-        ));
+        return Err(too_large_error());
     }
     Ok(bytes)
 }
