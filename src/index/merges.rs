@@ -358,6 +358,45 @@ mod tests {
         assert!(merged(&[]).is_empty());
     }
 
+    /// The tail merge skips an index another writer holds, and merges once it is free.
+    #[test]
+    fn the_tail_merge_waits_for_no_one() {
+        use crate::index::writer::{ingest, IngestOptions, NoProgress};
+        let tmp = tempfile::tempdir().unwrap();
+        let index = NewsIndex::open_or_create(&tmp.path().join("idx")).unwrap();
+        let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
+        let opts = IngestOptions {
+            entities: false,
+            merge_tail: false,
+            ..IngestOptions::default()
+        };
+        // A large segment (the feed), then two small ones (a story each).
+        ingest(&index, &[sample.join("feed.jsonl")], &opts, &NoProgress).unwrap();
+        for story in [
+            "01-dockworkers-threaten-strike.txt",
+            "04-drought-strands-barges.txt",
+        ] {
+            let path = sample.join("wire").join(story);
+            ingest(&index, &[path], &opts, &NoProgress).unwrap();
+        }
+        index.reload().unwrap();
+        let segments = || index.index.searchable_segment_ids().unwrap().len();
+        assert_eq!(segments(), 3);
+        let held = super::super::writer::lock_writer(&index, merge_only(1), false).unwrap();
+        let skipped = merge_tail(&index).unwrap();
+        assert_eq!(skipped.segments_before, 0, "{skipped:?}");
+        assert_eq!(segments(), 3);
+        drop(held);
+        let done = merge_tail(&index).unwrap();
+        assert_eq!(
+            (done.segments_before, done.segments_after),
+            (3, 2),
+            "{done:?}"
+        );
+        index.reload().unwrap();
+        assert_eq!(segments(), 2);
+    }
+
     #[test]
     fn optimize_groups_are_balanced_and_never_empty() {
         let seg = |bytes: u64| (bytes, 0, SegmentId::generate_random());

@@ -775,7 +775,8 @@ pub(crate) fn lock_writer(
     options: tantivy::indexer::IndexWriterOptions,
     wait: bool,
 ) -> Result<Writer> {
-    Ok(lock_writer_if(index, options, wait, false)?.expect("a writer unless skipped"))
+    let on_locked = if wait { OnLocked::Wait } else { OnLocked::Fail };
+    Ok(lock_writer_if(index, options, on_locked)?.expect("a writer unless skipped"))
 }
 
 /// [`lock_writer`], or None at once when another process holds the lock: for work that can
@@ -784,14 +785,21 @@ pub(crate) fn try_lock_writer(
     index: &NewsIndex,
     options: tantivy::indexer::IndexWriterOptions,
 ) -> Result<Option<Writer>> {
-    lock_writer_if(index, options, false, true)
+    lock_writer_if(index, options, OnLocked::Skip)
+}
+
+/// What to do when another process holds the writer lock.
+#[derive(Clone, Copy, PartialEq)]
+enum OnLocked {
+    Fail,
+    Wait,
+    Skip,
 }
 
 fn lock_writer_if(
     index: &NewsIndex,
     options: tantivy::indexer::IndexWriterOptions,
-    wait: bool,
-    skip: bool,
+    on_locked: OnLocked,
 ) -> Result<Option<Writer>> {
     let mut told = false;
     let writer = loop {
@@ -800,8 +808,10 @@ fn lock_writer_if(
             .writer_with_options::<QueuedDoc>(options.clone())
         {
             Ok(w) => break w,
-            Err(tantivy::TantivyError::LockFailure(..)) if skip => return Ok(None),
-            Err(tantivy::TantivyError::LockFailure(..)) if wait => {
+            Err(tantivy::TantivyError::LockFailure(..)) if on_locked == OnLocked::Skip => {
+                return Ok(None)
+            }
+            Err(tantivy::TantivyError::LockFailure(..)) if on_locked == OnLocked::Wait => {
                 if !told {
                     eprintln!(
                         "newsindex: another ingest is writing to {}; waiting for it to finish",
