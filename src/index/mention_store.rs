@@ -776,10 +776,10 @@ mod tests {
             }
         }
         let index = crate::index::NewsIndex::open_or_create(&tmp.path().join("idx")).unwrap();
-        // A segment per file, left as they are: records in many segments.
+        // A segment per file: records in many segments.
         let opts = IngestOptions {
-            merge_tail: false,
-            ..IngestOptions::default()
+            entities: true,
+            ..crate::index::testing::segment_per_ingest()
         };
         for f in &files {
             ingest(&index, std::slice::from_ref(f), &opts, &NoProgress).unwrap();

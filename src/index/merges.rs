@@ -361,15 +361,10 @@ mod tests {
     /// The tail merge skips an index another writer holds, and merges once it is free.
     #[test]
     fn the_tail_merge_waits_for_no_one() {
-        use crate::index::writer::{ingest, IngestOptions, NoProgress};
-        let tmp = tempfile::tempdir().unwrap();
-        let index = NewsIndex::open_or_create(&tmp.path().join("idx")).unwrap();
-        let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
-        let opts = IngestOptions {
-            entities: false,
-            merge_tail: false,
-            ..IngestOptions::default()
-        };
+        use crate::index::testing::{empty_index, sample, segment_per_ingest};
+        use crate::index::writer::{ingest, NoProgress};
+        let (_tmp, index) = empty_index();
+        let (sample, opts) = (sample(), segment_per_ingest());
         // A large segment (the feed), then two small ones (a story each).
         ingest(&index, &[sample.join("feed.jsonl")], &opts, &NoProgress).unwrap();
         for story in [

@@ -328,6 +328,34 @@ pub fn dir_size(path: &Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// Test helpers for indexes of several segments, shared by the modules' tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::writer::IngestOptions;
+    use super::NewsIndex;
+
+    /// An empty index in a temporary folder (kept while the folder lives).
+    pub fn empty_index() -> (tempfile::TempDir, NewsIndex) {
+        let tmp = tempfile::tempdir().unwrap();
+        let index = NewsIndex::open_or_create(&tmp.path().join("idx")).unwrap();
+        (tmp, index)
+    }
+
+    /// The sample corpus shipped in `data/sample`.
+    pub fn sample() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample")
+    }
+
+    /// Ingest options that leave a segment per ingest (no tail merge) and tag no entities.
+    pub fn segment_per_ingest() -> IngestOptions {
+        IngestOptions {
+            entities: false,
+            merge_tail: false,
+            ..IngestOptions::default()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1223,17 +1223,12 @@ mod tests {
     /// sample corpus), with weights that disagree with frequency (a hash of the word).
     #[test]
     fn feedback_terms_are_those_of_full_lookups() {
-        use crate::index::writer::{ingest, IngestOptions, NoProgress};
-        let tmp = tempfile::tempdir().unwrap();
-        let index = NewsIndex::open_or_create(&tmp.path().join("idx")).unwrap();
-        let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
-        // One ingest (one commit, one segment at least) per file, their small segments left
-        // as they are.
-        let opts = IngestOptions {
-            entities: false,
-            merge_tail: false,
-            ..IngestOptions::default()
-        };
+        use crate::index::testing::{empty_index, sample, segment_per_ingest};
+        use crate::index::writer::{ingest, NoProgress};
+        let (_tmp, index) = empty_index();
+        let sample = sample();
+        // One ingest (one commit, one segment at least) per file.
+        let opts = segment_per_ingest();
         for f in walkdir::WalkDir::new(&sample).sort_by_file_name() {
             let f = f.unwrap();
             if f.file_type().is_file() {
@@ -1289,16 +1284,12 @@ mod tests {
     /// depended on thread timing). Checked against scoring every match, over three segments.
     #[test]
     fn first_stage_keeps_every_passage_above_the_cut_on_label_fields() {
-        use crate::index::writer::{ingest, IngestOptions, NoProgress};
+        use crate::index::testing::{empty_index, segment_per_ingest};
+        use crate::index::writer::{ingest, NoProgress};
         use crate::search::query::{parse_query, Conjunction};
-        let tmp = tempfile::tempdir().unwrap();
-        let index = NewsIndex::open_or_create(&tmp.path().join("idx")).unwrap();
-        // Three segments, one per ingest, left as they are.
-        let opts = IngestOptions {
-            entities: false,
-            merge_tail: false,
-            ..IngestOptions::default()
-        };
+        let (tmp, index) = empty_index();
+        // Three segments, one per ingest.
+        let opts = segment_per_ingest();
         for file in 0..3 {
             let mut lines = String::new();
             // Enough that a term's postings fill whole blocks of 128 (a block's maximum is
