@@ -167,10 +167,11 @@ fn print_table(r: &BenchReport) {
         n => format!(", {n} small ones merged into one at the end of the build"),
     };
     println!(
-        "index size: {:.1} MB ({:.2}x the raw text); {} segments{tail}",
+        "index size: {:.1} MB ({:.2}x the raw text); {} segment{}{tail}",
         r.index_bytes as f64 / 1e6,
         r.index_bytes as f64 / r.corpus_bytes.max(1) as f64,
-        r.segments
+        r.segments,
+        if r.segments == 1 { "" } else { "s" }
     );
     if let Some(o) = &r.optimize {
         let m = &o.merged;

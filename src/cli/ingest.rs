@@ -228,10 +228,11 @@ fn print_summary(s: &IngestSummary) {
         n => format!(", {n} small ones merged into one at the end"),
     };
     println!(
-        "{:.1} MB in {:.2} s, {:.1} MB/s; {} segments{tail}",
+        "{:.1} MB in {:.2} s, {:.1} MB/s; {} segment{}{tail}",
         s.bytes as f64 / 1e6,
         s.seconds,
         s.mb_per_s,
-        s.segments
+        s.segments,
+        if s.segments == 1 { "" } else { "s" }
     );
 }
