@@ -32,7 +32,7 @@ use serde_json::Value;
 
 use super::date::{from_unix, normalize_date};
 use super::decode::{decode_text, normalize_newlines};
-use super::json_scan::{utf16_bom, Scanner, Utf16Reader};
+use super::json_scan::{utf16_bom, Scanned, Scanner, Utf16Reader};
 use super::text::{collapse_ws, normalize_body};
 use super::{
     check_stream_start, Article, ErrorKind, FieldMap, FileError, ParseOptions, RecordError,
@@ -277,28 +277,65 @@ struct ItemError {
     reason: String,
 }
 
-/// One item's bytes, as scanned (`fits`: not longer than [`MAX_RECORD`]), as a JSON value.
-/// Items are decoded one by one, like JSON lines: UTF-8, or Windows-1252 where it is not.
-fn parse_item(raw: &[u8], fits: bool, line: usize) -> Result<Value, ItemError> {
-    if !fits {
-        return Err(ItemError {
+/// One item of a `.json` file: its value (or why it has none), where it starts, and its place
+/// (in its array, or among the file's top-level values).
+struct Item {
+    value: Result<Value, ItemError>,
+    line: usize,
+    position: usize,
+}
+
+/// Reads the next value as one item. Items are decoded one by one, like JSON lines: UTF-8, or
+/// Windows-1252 where it is not.
+fn read_item(sc: &mut Scanner, buf: &mut Vec<u8>, position: usize) -> Result<Item, FileError> {
+    let Scanned { fits, line } = sc.value(buf, MAX_RECORD)?;
+    let value = if fits {
+        serde_json::from_str(&decode_text(buf)).map_err(|e| {
+            let msg = e.to_string();
+            // serde_json's position is within the item; the item's own line is reported.
+            let msg = msg
+                .rsplit_once(" at line ")
+                .map_or(msg.as_str(), |(m, _)| m);
+            ItemError {
+                line: line + e.line().saturating_sub(1),
+                kind: ErrorKind::InvalidJson,
+                reason: format!("invalid JSON: {msg}"),
+            }
+        })
+    } else {
+        Err(ItemError {
             line,
             kind: ErrorKind::TooLarge,
             reason: format!("longer than {} MiB", MAX_RECORD >> 20),
-        });
-    }
-    serde_json::from_str(&decode_text(raw)).map_err(|e| {
-        let msg = e.to_string();
-        // serde_json's position is within the item; the item's own line is reported instead.
-        let msg = msg
-            .rsplit_once(" at line ")
-            .map_or(msg.as_str(), |(m, _)| m);
-        ItemError {
-            line: line + e.line().saturating_sub(1),
-            kind: ErrorKind::InvalidJson,
-            reason: format!("invalid JSON: {msg}"),
-        }
+        })
+    };
+    Ok(Item {
+        value,
+        line,
+        position,
     })
+}
+
+/// Reads the items of an array whose `[` was read, each handed to `f` with the bytes it took;
+/// returns how many there were.
+fn for_each_item(
+    sc: &mut Scanner,
+    mut f: impl FnMut(Item, usize) -> Result<(), FileError>,
+) -> Result<usize, FileError> {
+    let mut buf = Vec::new();
+    if sc.eat(b']')? {
+        return Ok(0);
+    }
+    let mut position = 0;
+    loop {
+        let item = read_item(sc, &mut buf, position)?;
+        f(item, buf.len())?;
+        position += 1;
+        if !sc.eat(b',')? {
+            sc.expect(b']', "after an array item")?;
+            return Ok(position);
+        }
+    }
 }
 
 /// Turns items into articles (or record errors) for the sink.
@@ -308,20 +345,19 @@ struct Emit<'a> {
 }
 
 impl Emit<'_> {
-    /// Item `position` of the array under `key` ("" for a top-level array; None for a
-    /// top-level value), which starts at `line`.
-    fn item(
-        &mut self,
-        parsed: Result<Value, ItemError>,
-        line: usize,
-        position: usize,
-        key: Option<&str>,
-    ) {
+    /// An item of the array under `key` ("" for a top-level array; None for a top-level
+    /// value): its errors are named `key[position]`.
+    fn item(&mut self, item: Item, key: Option<&str>) {
+        let Item {
+            value,
+            line,
+            position,
+        } = item;
         let name = |reason: String| match key {
             Some(k) => format!("{k}[{position}]: {reason}"),
             None => reason,
         };
-        let rec = match parsed {
+        let rec = match value {
             Ok(v) => article_from_value(&v, self.opts, position, Some(line)).map_err(|mut e| {
                 e.reason = name(e.reason);
                 e
@@ -367,19 +403,18 @@ fn parse_utf8(
     let mut sc = Scanner::new(reader);
     let mut emit = Emit { opts, sink };
     let mut buf = Vec::new();
-    let Some(first) = sc.peek()? else {
-        return Err(FileError::new(ErrorKind::Empty, "empty file"));
-    };
-    let first_line = sc.line;
-    let mut position = match first {
-        b'[' => {
+    let mut position = match sc.peek()? {
+        None => return Err(FileError::new(ErrorKind::Empty, "empty file")),
+        Some(b'[') => {
             sc.expect(b'[', "")?;
-            stream_array(&mut sc, &mut emit, "")?
+            for_each_item(&mut sc, |item, _| {
+                emit.item(item, Some(""));
+                Ok(())
+            })?
         }
-        b'{' => top_object(&mut sc, &mut emit)?,
-        _ => {
-            let fits = sc.value(&mut buf, MAX_RECORD)?;
-            let found = match parse_item(&buf, fits, first_line) {
+        Some(b'{') => top_object(&mut sc, &mut emit)?,
+        Some(_) => {
+            let found = match read_item(&mut sc, &mut buf, 0)?.value {
                 Ok(v) => type_name(&v),
                 Err(e) => {
                     return Err(FileError::new(
@@ -396,49 +431,25 @@ fn parse_utf8(
     };
     // More values after the first: objects one after another (JSON lines saved as .json).
     while sc.peek()?.is_some() {
-        let line = sc.line;
-        let fits = sc.value(&mut buf, MAX_RECORD)?;
-        emit.item(parse_item(&buf, fits, line), line, position, None);
+        emit.item(read_item(&mut sc, &mut buf, position)?, None);
         position += 1;
     }
     Ok(())
 }
 
-/// The items of an array whose `[` was read, each to `emit` as it is read; returns how many.
-fn stream_array(sc: &mut Scanner, emit: &mut Emit, key: &str) -> Result<usize, FileError> {
-    let mut buf = Vec::new();
-    let mut position = 0;
-    if sc.eat(b']')? {
-        return Ok(0);
-    }
-    loop {
-        sc.peek()?;
-        let line = sc.line;
-        let fits = sc.value(&mut buf, MAX_RECORD)?;
-        emit.item(parse_item(&buf, fits, line), line, position, Some(key));
-        position += 1;
-        if !sc.eat(b',')? {
-            sc.expect(b']', "after an array item")?;
-            return Ok(position);
-        }
-    }
-}
-
-/// Whether an item has a value, and if not why.
-type ItemResult = Result<(), ItemError>;
-
-/// An array member of the top-level object, its items held while the file's shape is not
-/// yet known: each item's value (or why it has none) and its line.
-type Held = Vec<(Result<Value, ItemError>, usize)>;
+/// Where each item of an array member of the top-level object starts, and why it has no
+/// value if it has none (it is null in the object then).
+type Trace = Vec<(usize, Option<ItemError>)>;
 
 /// A top-level object: one article, or the object around the articles (module notes).
 /// Returns the number of records given to the sink.
 fn top_object(sc: &mut Scanner, emit: &mut Emit) -> Result<usize, FileError> {
     let first_line = sc.line;
     sc.expect(b'{', "")?;
-    // The members read whole so far (an object Value, so that the article rules apply to it).
-    let mut values = Value::Object(serde_json::Map::new());
-    let mut arrays: Vec<(String, Held)> = Vec::new();
+    // The members read so far, as an object, so that the article rules apply to it; and for
+    // each array member, where its items start and why some have no value.
+    let mut object = Value::Object(serde_json::Map::new());
+    let mut traces: Vec<(String, Trace)> = Vec::new();
     let mut held = 0usize;
     // Once the articles are streaming: how many were.
     let mut streamed: Option<usize> = None;
@@ -449,9 +460,7 @@ fn top_object(sc: &mut Scanner, emit: &mut Emit) -> Result<usize, FileError> {
             sc.expect(b',', "between the members of the top-level object")?;
         }
         first = false;
-        sc.peek()?;
-        let line = sc.line;
-        let fits = sc.value(&mut buf, MAX_RECORD)?;
+        let Scanned { fits, line } = sc.value(&mut buf, MAX_RECORD)?;
         let Some(key) = fits
             .then(|| serde_json::from_str::<String>(&decode_text(&buf)).ok())
             .flatten()
@@ -467,66 +476,56 @@ fn top_object(sc: &mut Scanner, emit: &mut Emit) -> Result<usize, FileError> {
             sc.value(&mut buf, 0)?;
             continue;
         }
-        if !sc.eat(b'[')? {
-            sc.peek()?;
-            let line = sc.line;
-            let fits = sc.value(&mut buf, MAX_RECORD)?;
-            let v = parse_item(&buf, fits, line).map_err(|e| {
-                FileError::new(e.kind, format!("line {}: `{key}`: {}", e.line, e.reason))
-            })?;
-            arrays.retain(|(k, _)| *k != key);
-            if let Value::Object(m) = &mut values {
-                m.insert(key, v);
-            }
-            continue;
-        }
-        let mut items: Held = Vec::new();
-        let mut position = 0;
-        let mut streaming = false;
-        if !sc.eat(b']')? {
-            loop {
-                sc.peek()?;
-                let line = sc.line;
-                let fits = sc.value(&mut buf, MAX_RECORD)?;
-                let parsed = parse_item(&buf, fits, line);
+        traces.retain(|(k, _)| *k != key);
+        let member = if sc.eat(b'[')? {
+            let (mut array, mut trace) = (Vec::new(), Trace::new());
+            let mut streaming = false;
+            let n = for_each_item(sc, |item, bytes| {
                 if streaming {
-                    emit.item(parsed, line, position, Some(&key));
-                } else {
-                    held += buf.len();
-                    items.push((parsed, line));
-                    if held > HOLD_BYTES
-                        && may_be_articles(&values, &arrays, &key, &items, emit.opts)
-                    {
-                        streaming = true;
-                        for (p, (parsed, line)) in items.drain(..).enumerate() {
-                            emit.item(parsed, line, p, Some(&key));
-                        }
-                    } else if held > MAX_HELD_BYTES {
-                        return Err(FileError::new(
-                            ErrorKind::TooLarge,
-                            format!(
-                                "a top-level object with more than {} MiB of arrays, none of \
-                                 which can be its articles",
-                                MAX_HELD_BYTES >> 20
-                            ),
-                        ));
-                    }
+                    emit.item(item, Some(&key));
+                    return Ok(());
                 }
-                position += 1;
-                if !sc.eat(b',')? {
-                    sc.expect(b']', "after an array item")?;
-                    break;
+                let (value, err) = match item.value {
+                    Ok(v) => (v, None),
+                    Err(e) => (Value::Null, Some(e)),
+                };
+                array.push(value);
+                trace.push((item.line, err));
+                held += bytes;
+                if held > HOLD_BYTES && may_be_articles(&object, &key, &array, emit.opts) {
+                    streaming = true;
+                    emit_held(
+                        emit,
+                        &key,
+                        std::mem::take(&mut array),
+                        std::mem::take(&mut trace),
+                    );
+                } else if held > MAX_HELD_BYTES {
+                    return Err(FileError::new(
+                        ErrorKind::TooLarge,
+                        format!(
+                            "a top-level object with more than {} MiB of arrays, none of which \
+                             can be its articles",
+                            MAX_HELD_BYTES >> 20
+                        ),
+                    ));
                 }
+                Ok(())
+            })?;
+            if streaming {
+                streamed = Some(n);
+                continue;
             }
-        }
-        if streaming {
-            streamed = Some(position);
+            traces.push((key.clone(), trace));
+            Value::Array(array)
         } else {
-            if let Value::Object(m) = &mut values {
-                m.remove(&key);
-            }
-            arrays.retain(|(k, _)| *k != key);
-            arrays.push((key, items));
+            let item = read_item(sc, &mut buf, 0)?;
+            item.value.map_err(|e| {
+                FileError::new(e.kind, format!("line {}: `{key}`: {}", e.line, e.reason))
+            })?
+        };
+        if let Value::Object(m) = &mut object {
+            m.insert(key, member);
         }
     }
     if let Some(n) = streamed {
@@ -534,87 +533,83 @@ fn top_object(sc: &mut Scanner, emit: &mut Emit) -> Result<usize, FileError> {
     }
     // Read whole: decided as for a file parsed whole. Items that are not valid JSON make the
     // object invalid, unless they are the articles (then each is a record error).
-    // Each array's items' lines, and why an item has no value (it is null in the object).
-    let Value::Object(mut object) = values else {
-        unreachable!("the members are an object");
-    };
-    let mut lines: Vec<(String, Vec<(usize, ItemResult)>)> = Vec::new();
-    for (key, items) in arrays {
-        let mut side = Vec::with_capacity(items.len());
-        let array = items
-            .into_iter()
-            .map(|(parsed, line)| match parsed {
-                Ok(v) => {
-                    side.push((line, Ok(())));
-                    v
-                }
-                Err(e) => {
-                    side.push((line, Err(e)));
-                    Value::Null
-                }
-            })
-            .collect();
-        object.insert(key.clone(), Value::Array(array));
-        lines.push((key, side));
-    }
-    let mut value = Value::Object(object);
-    let broken = || {
-        lines
-            .iter()
-            .flat_map(|(k, side)| side.iter().map(move |(_, e)| (k, e)))
-            .find_map(|(k, e)| e.as_ref().err().map(|e| (k, e)))
+    let broken = |traces: &[(String, Trace)]| {
+        traces.iter().find_map(|(k, trace)| {
+            trace
+                .iter()
+                .find_map(|(_, e)| e.as_ref())
+                .map(|e| (k.clone(), e.line, e.kind, e.reason.clone()))
+        })
     };
     // Objects one after another: each is an article, with its line.
     if sc.peek()?.is_some() {
-        let rec = match broken() {
-            Some((k, e)) => Err(ItemError {
-                line: e.line,
-                kind: e.kind,
-                reason: format!("`{k}`: {}", e.reason),
+        let value = match broken(&traces) {
+            Some((k, line, kind, reason)) => Err(ItemError {
+                line,
+                kind,
+                reason: format!("`{k}`: {reason}"),
             }),
-            None => Ok(value),
+            None => Ok(object),
         };
-        emit.item(rec, first_line, 0, None);
+        emit.item(
+            Item {
+                value,
+                line: first_line,
+                position: 0,
+            },
+            None,
+        );
         return Ok(1);
     }
-    let Some(key) = container_key(&value, &emit.opts.fields) else {
-        if let Some((k, e)) = broken() {
+    let Some(key) = container_key(&object, &emit.opts.fields) else {
+        if let Some((k, line, kind, reason)) = broken(&traces) {
             return Err(FileError::new(
-                e.kind,
-                format!("line {}: `{k}`: {}", e.line, e.reason),
+                kind,
+                format!("line {line}: `{k}`: {reason}"),
             ));
         }
-        (emit.sink)(article_from_value(&value, emit.opts, 0, None));
+        (emit.sink)(article_from_value(&object, emit.opts, 0, None));
         return Ok(1);
     };
-    let Some(Value::Array(items)) = value.get_mut(&key).map(Value::take) else {
+    let Some(Value::Array(array)) = object.get_mut(&key).map(Value::take) else {
         unreachable!("the container key names an array");
     };
-    let side = lines
+    let trace = traces
         .into_iter()
-        .find_map(|(k, side)| (k == key).then_some(side))
-        .expect("every array has its lines");
-    let n = items.len();
-    for (position, (v, (line, parsed))) in items.into_iter().zip(side).enumerate() {
-        emit.item(parsed.map(|()| v), line, position, Some(&key));
-    }
+        .find_map(|(k, trace)| (k == key).then_some(trace))
+        .expect("every array member has its trace");
+    let n = array.len();
+    emit_held(emit, &key, array, trace);
     Ok(n)
 }
 
-/// Whether the array under `key`, its items so far `items`, may be streamed as the articles
+/// The items of the array under `key` held so far, as articles, from position 0.
+fn emit_held(emit: &mut Emit, key: &str, array: Vec<Value>, trace: Trace) {
+    for (position, (v, (line, err))) in array.into_iter().zip(trace).enumerate() {
+        let value = err.map_or(Ok(v), Err);
+        emit.item(
+            Item {
+                value,
+                line,
+                position,
+            },
+            Some(key),
+        );
+    }
+}
+
+/// Whether the array under `key`, its items so far `array`, may be streamed as the articles
 /// (see [`HOLD_BYTES`]): it holds objects, the object around it has no headline or body of
 /// its own so far, and it is under a container key or the only array of objects so far.
-fn may_be_articles(
-    values: &Value,
-    arrays: &[(String, Held)],
-    key: &str,
-    items: &Held,
-    opts: &ParseOptions,
-) -> bool {
-    let objects = |items: &Held| items.iter().any(|(v, _)| matches!(v, Ok(Value::Object(_))));
-    objects(items)
-        && !looks_like_article(values, &opts.fields)
-        && (CONTAINER_KEYS.contains(&key) || !arrays.iter().any(|(_, held)| objects(held)))
+fn may_be_articles(object: &Value, key: &str, array: &[Value], opts: &ParseOptions) -> bool {
+    let objects = |a: &[Value]| a.iter().any(Value::is_object);
+    let others = object.as_object().is_some_and(|m| {
+        m.iter()
+            .any(|(k, v)| k != key && matches!(v, Value::Array(a) if objects(a)))
+    });
+    objects(array)
+        && !looks_like_article(object, &opts.fields)
+        && (CONTAINER_KEYS.contains(&key) || !others)
 }
 
 /// Read one line (without the '\n') into `buf`, keeping at most `max` bytes.

@@ -15,6 +15,15 @@ use std::io::{self, BufRead, Read};
 
 use super::{ErrorKind, FileError};
 
+/// Where a value [`Scanner::value`] read starts, and whether it fit.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Scanned {
+    /// Not longer than the limit asked for (else the bytes were skipped, not kept).
+    pub fits: bool,
+    /// 1-based line of its first byte.
+    pub line: usize,
+}
+
 /// A byte stream read token by token, counting lines for error messages.
 pub(crate) struct Scanner<'a> {
     reader: &'a mut dyn BufRead,
@@ -100,12 +109,13 @@ impl<'a> Scanner<'a> {
     }
 
     /// Copies the next JSON value's bytes into `out` (cleared first). Keeps at most `max`
-    /// bytes: Ok(false) when the value is longer, `out` then empty and the value skipped.
+    /// bytes: when the value is longer, `out` is left empty and the value skipped.
     /// Fails when the value's brackets do not match or the stream ends inside it.
-    pub fn value(&mut self, out: &mut Vec<u8>, max: usize) -> Result<bool, FileError> {
+    pub fn value(&mut self, out: &mut Vec<u8>, max: usize) -> Result<Scanned, FileError> {
         out.clear();
+        let first = self.peek()?;
         let start_line = self.line;
-        let first = match self.peek()? {
+        let first = match first {
             Some(b @ (b',' | b':' | b']' | b'}')) => {
                 return Err(invalid(format!(
                     "invalid JSON at line {start_line}: expected a value, found {}",
@@ -128,7 +138,10 @@ impl<'a> Scanner<'a> {
             let buf = self.reader.fill_buf().map_err(FileError::io)?;
             if buf.is_empty() {
                 if scalar {
-                    return Ok(keep);
+                    return Ok(Scanned {
+                        fits: keep,
+                        line: start_line,
+                    });
                 }
                 return Err(invalid(format!(
                     "invalid JSON: the file ends inside the value that starts at line {start_line}"
@@ -208,7 +221,10 @@ impl<'a> Scanner<'a> {
             self.reader.consume(i);
             self.line += lines;
             if done {
-                return Ok(keep);
+                return Ok(Scanned {
+                    fits: keep,
+                    line: start_line,
+                });
             }
         }
     }
@@ -305,9 +321,9 @@ mod tests {
                 sc.expect(b',', "")?;
                 continue;
             }
-            let line = sc.line;
-            assert!(sc.value(&mut buf, 1 << 20)?);
-            out.push((String::from_utf8(buf.clone()).unwrap(), line));
+            let v = sc.value(&mut buf, 1 << 20)?;
+            assert!(v.fits);
+            out.push((String::from_utf8(buf.clone()).unwrap(), v.line));
         }
         Ok(out)
     }
@@ -360,10 +376,10 @@ mod tests {
         let mut sc = Scanner::new(&mut r);
         sc.expect(b'[', "").unwrap();
         let mut buf = Vec::new();
-        assert!(!sc.value(&mut buf, 5).unwrap());
+        assert!(!sc.value(&mut buf, 5).unwrap().fits);
         assert!(buf.is_empty());
         sc.expect(b',', "").unwrap();
-        assert!(sc.value(&mut buf, 5).unwrap());
+        assert!(sc.value(&mut buf, 5).unwrap().fits);
         assert_eq!(buf, b"\"ok\"");
         sc.expect(b']', "").unwrap();
         assert_eq!(sc.peek().unwrap(), None);
