@@ -111,6 +111,28 @@ fn bench_report_matches_the_index_it_built() {
     let cpu: f64 = groups.iter().map(|g| f(&g["cpu_seconds"])).sum();
     assert!(cpu <= f(&r["seconds"]) * cores * 1.1 + 0.1, "{groups:?}");
 
+    // Each preparing stage's CPU: a thread uses at most the time that passes, tagging uses
+    // some, and the four stages together are work the preparing threads did (a stage charged
+    // twice, or a thread's whole CPU charged to each stage, would break this).
+    let mut stages_cpu = 0.0;
+    for s in &stages[..4] {
+        let (secs, cpu) = (f(&s["seconds"]), f(&s["cpu_seconds"]));
+        assert!(0.0 <= cpu && cpu <= secs + 1e-3, "{s}");
+        stages_cpu += cpu;
+    }
+    assert!(
+        f(&stages[2]["cpu_seconds"]) > 0.05,
+        "tagging BBC: {}",
+        stages[2]
+    );
+    assert!(
+        stages_cpu <= f(&preparing["cpu_seconds"]) * 1.2 + 0.1,
+        "{stages:?} {groups:?}"
+    );
+    for s in &stages[4..] {
+        assert!(s["cpu_seconds"].is_null(), "{s}");
+    }
+
     // Latencies: ordered percentiles over queries x rounds runs.
     for key in ["search_rank", "search_full"] {
         let l = &r[key];
@@ -155,6 +177,12 @@ fn bench_report_matches_the_index_it_built() {
     assert!(p["segments"].as_u64().unwrap() >= 1);
     let ratio = f(&r["mb_per_s"]) / f(&p["mb_per_s"]);
     assert!((f(&r["throughput_ratio"]) - ratio).abs() < 1e-9);
+    // Plain tantivy's build used CPU, no more than the machine had in its time, and the CPU
+    // ratio is the two builds' thread CPU over each other.
+    let plain_cpu = f(&p["cpu_seconds"]);
+    assert!(plain_cpu > 0.0, "{p}");
+    assert!(plain_cpu <= f(&p["seconds"]) * cores * 1.1 + 0.1, "{p}");
+    assert!((f(&r["cpu_ratio"]) - cpu / plain_cpu).abs() < 1e-9, "{r}");
 }
 
 #[test]
@@ -199,6 +227,7 @@ fn bench_optimize_reports_the_merge_and_leaves_the_index_merged() {
         o.get("throughput_ratio").is_none(),
         "no plain build, no ratio: {o}"
     );
+    assert!(r.get("cpu_ratio").is_none(), "no plain build, no CPU ratio");
 }
 
 /// A corpus whose JSON names its fields otherwise is benchmarked as `ingest --field` reads it,

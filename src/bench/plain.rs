@@ -33,6 +33,9 @@ pub struct PlainReport {
     pub mb_per_s: f64,
     pub index_bytes: u64,
     pub peak_rss_mb: Option<f64>,
+    /// CPU seconds of every thread of the build (where `/proc` tells), to set against
+    /// newsindex's `thread_cpu`: the ratio of the two is what limits the throughput ratio.
+    pub cpu_seconds: Option<f64>,
     /// Top 10 articles by tantivy's BM25 for the same queries as newsindex's passage search,
     /// bare terms OR-ed over headline and body: what a plain tantivy index answers in process,
     /// its segments searched one after the other (tantivy's default).
@@ -53,6 +56,7 @@ pub fn build(
     rounds: usize,
 ) -> Result<PlainReport> {
     super::reset_peak_rss();
+    let sampler = super::threads::CpuSampler::start();
     let started = Instant::now();
     std::fs::create_dir_all(dir)?;
     let mut b = Schema::builder();
@@ -99,6 +103,7 @@ pub fn build(
     writer.wait_merging_threads()?;
     let seconds = started.elapsed().as_secs_f64();
     let peak_rss_mb = super::peak_rss_mb();
+    let cpu_seconds = sampler.map(|s| s.finish().iter().map(|g| g.cpu_seconds).sum());
     let search_top10 = time_searches(&index, &[headline, body], queries, rounds)?;
     let mut threaded = index.clone();
     threaded.set_default_multithread_executor()?;
@@ -112,6 +117,7 @@ pub fn build(
         mb_per_s: bytes as f64 / 1e6 / seconds.max(1e-9),
         index_bytes: dir_size(dir),
         peak_rss_mb,
+        cpu_seconds,
         search_top10,
     })
 }

@@ -121,24 +121,27 @@ fn print_table(r: &BenchReport) {
         r.errors
     );
     println!(
-        "{:<10} {:>9} {:>12} {:>9} {:>12}",
-        "stage", "seconds", "articles/s", "MB/s", "tokens/s"
+        "{:<10} {:>9} {:>9} {:>12} {:>9} {:>12}",
+        "stage", "seconds", "CPU s", "articles/s", "MB/s", "tokens/s"
     );
     // A stage that took no time (no merge ran) shows "-" for its rates.
     let rate =
         |v: Option<f64>, decimals: usize| v.map_or("-".into(), |v| format!("{v:.decimals$}"));
     for s in &r.stages {
         println!(
-            "{:<10} {:>9.2} {:>12} {:>9} {:>12}",
+            "{:<10} {:>9.2} {:>9} {:>12} {:>9} {:>12}",
             s.stage,
             s.seconds,
+            rate(s.cpu_seconds, 2),
             rate(s.articles_per_s, 0),
             rate(s.mb_per_s, 1),
             rate(s.tokens_per_s, 0)
         );
     }
     println!(
-        "(read/parse/entities/passages: thread-seconds summed over threads; the rest: wall time)"
+        "(read/parse/entities/passages: thread-seconds summed over threads, waiting for a core \
+         included, and the CPU used in them; read includes hashing.\n \
+         index/commit/merge: wall time, their CPU by thread below. Rates are over `seconds`.)"
     );
     if !r.thread_cpu.is_empty() {
         println!("CPU of the build by kind of thread (cores: CPU seconds over wall time):");
@@ -218,9 +221,11 @@ fn print_table(r: &BenchReport) {
     }
     if let (Some(p), Some(ratio)) = (&r.plain, r.throughput_ratio) {
         println!(
-            "plain tantivy (headline+body): {:.2} s, {:.1} MB/s, index {:.1} MB, peak {:.0} MB",
+            "plain tantivy (headline+body): {:.2} s, {:.1} MB/s, {}index {:.1} MB, peak {:.0} MB",
             p.seconds,
             p.mb_per_s,
+            p.cpu_seconds
+                .map_or(String::new(), |c| format!("{c:.1} CPU s, ")),
             p.index_bytes as f64 / 1e6,
             p.peak_rss_mb.unwrap_or(0.0)
         );
@@ -236,6 +241,9 @@ fn print_table(r: &BenchReport) {
             &p.search_top10_threads,
         );
         println!("newsindex / plain tantivy throughput: {ratio:.2}x");
+        if let Some(cpu) = r.cpu_ratio {
+            println!("newsindex / plain tantivy CPU of the build: {cpu:.2}x");
+        }
         if let Some(ratio) = r.optimize.as_ref().and_then(|o| o.throughput_ratio) {
             println!("with optimize: {ratio:.2}x");
         }
