@@ -236,12 +236,11 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport> {
         None
     };
     let mb_per_s = summary.mb_per_s;
-    let build_cpu: f64 = thread_cpu.iter().map(|g| g.cpu_seconds).sum();
     let cpu_ratio = plain
         .as_ref()
         .and_then(|p| p.cpu_seconds)
         .filter(|&plain_cpu| plain_cpu > 0.0 && !thread_cpu.is_empty())
-        .map(|plain_cpu| build_cpu / plain_cpu);
+        .map(|plain_cpu| threads::total_cpu_seconds(&thread_cpu) / plain_cpu);
     let ratio = |mb_per_s: f64| plain.as_ref().map(|p| mb_per_s / p.mb_per_s.max(1e-9));
     let optimize = optimized.map(|(merged, peak_rss_mb, peak_anon_mb)| {
         let mb_per_s = summary.bytes as f64 / 1e6 / (summary.seconds + merged.seconds).max(1e-9);

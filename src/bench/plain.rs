@@ -103,7 +103,7 @@ pub fn build(
     writer.wait_merging_threads()?;
     let seconds = started.elapsed().as_secs_f64();
     let peak_rss_mb = super::peak_rss_mb();
-    let cpu_seconds = sampler.map(|s| s.finish().iter().map(|g| g.cpu_seconds).sum());
+    let cpu_seconds = sampler.map(|s| super::threads::total_cpu_seconds(&s.finish()));
     let search_top10 = time_searches(&index, &[headline, body], queries, rounds)?;
     let mut threaded = index.clone();
     threaded.set_default_multithread_executor()?;

@@ -42,6 +42,11 @@ pub struct ThreadGroupCpu {
     pub busy: f64,
 }
 
+/// CPU seconds of every group together: a whole build's CPU.
+pub fn total_cpu_seconds(groups: &[ThreadGroupCpu]) -> f64 {
+    groups.iter().map(|g| g.cpu_seconds).sum()
+}
+
 /// The group of a thread, by its name: newsindex's preparing threads (read, parse, tag, split:
 /// `index::writer` names them), tantivy's threads by the names tantivy gives them, and the
 /// rest of newsindex (the thread that hands documents to tantivy and keeps the ingest's
@@ -284,13 +289,7 @@ mod tests {
 
     /// This thread's CPU time.
     fn thread_cpu_seconds() -> f64 {
-        let mut t = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `t` is a valid timespec to write to.
-        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
-        t.tv_sec as f64 + t.tv_nsec as f64 / 1e9
+        crate::index::writer::thread_cpu_ns().expect("a thread CPU clock") as f64 / 1e9
     }
 
     #[test]

@@ -202,26 +202,25 @@ struct StageClock {
     cpu: AtomicU64,
 }
 
-impl StageClock {
-    fn wall_seconds(&self) -> f64 {
-        self.wall.load(Ordering::Relaxed) as f64 / 1e9
-    }
-
-    fn cpu_seconds(&self, timed: bool) -> Option<f64> {
-        (timed && thread_cpu_ns().is_some()).then(|| self.cpu.load(Ordering::Relaxed) as f64 / 1e9)
-    }
-}
-
 /// Stage timers shared by the pipeline's threads.
 #[derive(Default)]
 struct Stages {
-    /// Whether laps read the thread CPU clock (`IngestOptions::stage_cpu`).
+    /// Whether laps read the thread CPU clock: asked for (`IngestOptions::stage_cpu`) and
+    /// the platform has one.
     cpu: bool,
     read: StageClock,
     parse: StageClock,
     entities: StageClock,
     passages: StageClock,
     tokens: AtomicU64,
+}
+
+impl Stages {
+    /// A stage's thread-seconds, and its CPU seconds if they were timed.
+    fn seconds(&self, clock: &StageClock) -> (f64, Option<f64>) {
+        let secs = |ns: &AtomicU64| ns.load(Ordering::Relaxed) as f64 / 1e9;
+        (secs(&clock.wall), self.cpu.then(|| secs(&clock.cpu)))
+    }
 }
 
 /// Times consecutive stages on one thread: each `to` charges the time since the previous one
@@ -259,7 +258,7 @@ impl Lap {
 
 /// CPU time of the calling thread, in nanoseconds: a system call (about 0.2 µs here).
 #[cfg(unix)]
-fn thread_cpu_ns() -> Option<u64> {
+pub(crate) fn thread_cpu_ns() -> Option<u64> {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -270,7 +269,7 @@ fn thread_cpu_ns() -> Option<u64> {
 }
 
 #[cfg(not(unix))]
-fn thread_cpu_ns() -> Option<u64> {
+pub(crate) fn thread_cpu_ns() -> Option<u64> {
     None
 }
 
@@ -357,7 +356,7 @@ pub fn ingest(
 
     let state = State::load(index)?;
     let stages = Stages {
-        cpu: opts.stage_cpu,
+        cpu: opts.stage_cpu && thread_cpu_ns().is_some(),
         ..Default::default()
     };
     let prep_threads = opts.prep_threads.unwrap_or_else(default_prep_threads);
@@ -460,17 +459,10 @@ pub fn ingest(
     }
     summary.stages.merge = t.elapsed().as_secs_f64();
     let st = &mut summary.stages;
-    let timed = stages.cpu;
-    (st.read, st.read_cpu) = (stages.read.wall_seconds(), stages.read.cpu_seconds(timed));
-    (st.parse, st.parse_cpu) = (stages.parse.wall_seconds(), stages.parse.cpu_seconds(timed));
-    (st.entities, st.entities_cpu) = (
-        stages.entities.wall_seconds(),
-        stages.entities.cpu_seconds(timed),
-    );
-    (st.passages, st.passages_cpu) = (
-        stages.passages.wall_seconds(),
-        stages.passages.cpu_seconds(timed),
-    );
+    (st.read, st.read_cpu) = stages.seconds(&stages.read);
+    (st.parse, st.parse_cpu) = stages.seconds(&stages.parse);
+    (st.entities, st.entities_cpu) = stages.seconds(&stages.entities);
+    (st.passages, st.passages_cpu) = stages.seconds(&stages.passages);
     summary.tokens = stages.tokens.load(Ordering::Relaxed);
     progress.finish();
     index.reload()?;
